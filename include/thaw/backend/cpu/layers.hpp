@@ -1,0 +1,127 @@
+// thaw/backend/cpu/layers.hpp — the CPU implementation object of each layer type: its
+// parameters, its output buffer and its forward step. Model<Net, Cpu> holds one per layer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "thaw/backend/cpu/conv2d.hpp"
+#include "thaw/backend/cpu/linear.hpp"
+#include "thaw/backend/cpu/pooling.hpp"
+#include "thaw/core/net.hpp"
+#include "thaw/layers/adaptive_avgpool2d.hpp"
+#include "thaw/layers/conv2d.hpp"
+#include "thaw/layers/dropout.hpp"
+#include "thaw/layers/flatten.hpp"
+#include "thaw/layers/linear.hpp"
+#include "thaw/layers/maxpool2d.hpp"
+#include "thaw/layers/relu.hpp"
+#include "thaw/layers/scope.hpp"
+
+namespace thaw::cpu {
+
+// What the layers of one model share during a forward pass.
+struct Context {
+  bool training = false;
+  ConvScratch conv;
+  std::mt19937_64 dropout_rng{0};
+};
+
+// Grows `buffer` to hold `count` floats; allocation happens only when a larger batch arrives.
+inline float* ensure(std::vector<float>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Layer<L, In, Fused>: L is the layer type and In its input shape. For Conv2d and Linear,
+// Fused means "apply the following ReLU here"; for ReLU it means "already applied".
+template <class L, Shape In, bool Fused>
+struct Layer;
+
+// Layers that move no data: their output is their input.
+template <class L, Shape In, bool Fused>
+  requires(std::is_same_v<L, Flatten> || is_scope_v<L> || (std::is_same_v<L, ReLU> && Fused))
+struct Layer<L, In, Fused> {
+  const float* forward(const float* x, std::size_t, Context&) { return x; }
+};
+
+template <class L, Shape In, bool Fused>
+  requires ParameterizedLayer<L>
+struct Layer<L, In, Fused> {
+  static constexpr Shape out = L::output_shape(In);
+  std::vector<float> weight = std::vector<float>(L::weight_size);
+  std::vector<float> bias = std::vector<float>(L::bias_size);
+  std::vector<float> output;
+
+  const float* forward(const float* x, std::size_t batch, Context& ctx) {
+    float* y = ensure(output, batch * out.size());
+    if constexpr (requires { L::kernel; }) {
+      const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
+      conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
+    } else {
+      linear_forward(x, batch, L::in_features, L::out_features, weight.data(), bias.data(), Fused, y);
+    }
+    return y;
+  }
+};
+
+template <Shape In>
+struct Layer<ReLU, In, false> {
+  std::vector<float> output;
+  const float* forward(const float* x, std::size_t batch, Context&) {
+    float* y = ensure(output, batch * In.size());
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * In.size()); ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    return y;
+  }
+};
+
+template <std::size_t K, std::size_t S, Shape In, bool Fused>
+struct Layer<MaxPool2d<K, S>, In, Fused> {
+  static constexpr Shape out = MaxPool2d<K, S>::output_shape(In);
+  std::vector<float> output;
+  std::vector<std::int32_t> switches;  // argmax per output, flat within its input plane
+
+  const float* forward(const float* x, std::size_t batch, Context&) {
+    float* y = ensure(output, batch * out.size());
+    if (switches.size() < batch * out.size()) switches.resize(batch * out.size());
+    maxpool2d_forward(In, out, K, S, x, batch, y, switches.data());
+    return y;
+  }
+};
+
+template <std::size_t H, std::size_t W, Shape In, bool Fused>
+struct Layer<AdaptiveAvgPool2d<H, W>, In, Fused> {
+  static constexpr Shape out = AdaptiveAvgPool2d<H, W>::output_shape(In);
+  std::vector<float> output;
+
+  const float* forward(const float* x, std::size_t batch, Context&) {
+    if constexpr (AdaptiveAvgPool2d<H, W>::is_identity(In)) {
+      return x;
+    } else {
+      float* y = ensure(output, batch * out.size());
+      adaptive_avgpool2d_forward(In, out, x, batch, y);
+      return y;
+    }
+  }
+};
+
+// Inverted dropout: in train mode keeps each element with probability 1-p and scales it by
+// 1/(1-p); in eval mode it is the identity.
+template <std::size_t P, Shape In, bool Fused>
+struct Layer<Dropout<P>, In, Fused> {
+  std::vector<float> output;
+
+  const float* forward(const float* x, std::size_t batch, Context& ctx) {
+    if (!ctx.training || P == 0) return x;
+    float* y = ensure(output, batch * In.size());
+    std::bernoulli_distribution keep(1.0 - Dropout<P>::probability);
+    const float scale = float(1.0 / (1.0 - Dropout<P>::probability));
+    for (std::size_t i = 0; i < batch * In.size(); ++i) y[i] = keep(ctx.dropout_rng) ? x[i] * scale : 0.0f;
+    return y;
+  }
+};
+
+}  // namespace thaw::cpu

@@ -1,0 +1,66 @@
+// thaw/backend/cpu/pooling.hpp — max pooling that records its switches, and adaptive
+// average pooling with PyTorch's bin boundaries.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "thaw/backend/cpu/parallel.hpp"
+#include "thaw/core/shape.hpp"
+
+namespace thaw::cpu {
+
+// For each output, the maximum of its window and, in `switches`, the flat index of that
+// maximum inside the input plane. The first maximum wins and a NaN wins over any number, as in PyTorch.
+inline void maxpool2d_forward(Shape in, Shape out, std::size_t kernel, std::size_t stride, const float* x,
+                              std::size_t batch, float* y, std::int32_t* switches) {
+  const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
+    const float* src = x + std::size_t(p) * in_plane;
+    float* dst = y + std::size_t(p) * out_plane;
+    std::int32_t* sw = switches + std::size_t(p) * out_plane;
+    for (std::size_t oy = 0; oy < out.h; ++oy)
+      for (std::size_t ox = 0; ox < out.w; ++ox) {
+        std::size_t best = oy * stride * in.w + ox * stride;
+        float value = src[best];
+        for (std::size_t ky = 0; ky < kernel; ++ky)
+          for (std::size_t kx = 0; kx < kernel; ++kx) {
+            const std::size_t at = (oy * stride + ky) * in.w + ox * stride + kx;
+            if (src[at] > value || std::isnan(src[at])) {
+              best = at;
+              value = src[at];
+            }
+          }
+        dst[oy * out.w + ox] = value;
+        sw[oy * out.w + ox] = std::int32_t(best);
+      }
+  }
+}
+
+// Bin i of an axis of length `in` split into `out` bins: [floor(i*in/out), ceil((i+1)*in/out)).
+constexpr std::size_t bin_begin(std::size_t i, std::size_t in, std::size_t out) { return i * in / out; }
+constexpr std::size_t bin_end(std::size_t i, std::size_t in, std::size_t out) {
+  return ((i + 1) * in + out - 1) / out;
+}
+
+inline void adaptive_avgpool2d_forward(Shape in, Shape out, const float* x, std::size_t batch, float* y) {
+  const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
+    const float* src = x + std::size_t(p) * in_plane;
+    float* dst = y + std::size_t(p) * out_plane;
+    for (std::size_t oy = 0; oy < out.h; ++oy)
+      for (std::size_t ox = 0; ox < out.w; ++ox) {
+        const std::size_t y0 = bin_begin(oy, in.h, out.h), y1 = bin_end(oy, in.h, out.h);
+        const std::size_t x0 = bin_begin(ox, in.w, out.w), x1 = bin_end(ox, in.w, out.w);
+        float sum = 0.0f;
+        for (std::size_t iy = y0; iy < y1; ++iy)
+          for (std::size_t ix = x0; ix < x1; ++ix) sum += src[iy * in.w + ix];
+        dst[oy * out.w + ox] = sum / float((y1 - y0) * (x1 - x0));
+      }
+  }
+}
+
+}  // namespace thaw::cpu

@@ -1,0 +1,65 @@
+// thaw/core/cost.hpp — cost_v<Net>: what one training step of a freeze pattern costs, known
+// before any run, so a user sees what freezing saves and why.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "thaw/core/net.hpp"
+
+namespace thaw {
+
+// Per-image work and memory of a training step; parameter-sized figures are per model.
+struct Cost {
+  std::size_t forward_flops = 0;          // one image, forward
+  std::size_t backward_flops = 0;         // one image: data gradients above the first trainable
+                                          // layer, plus weight gradients of trainable layers
+  std::size_t kept_activation_bytes = 0;  // one image: what backward needs kept from forward
+  std::size_t gradient_bytes = 0;         // model: one float per trainable parameter
+  std::size_t optimizer_state_bytes = 0;  // model: Adam's two moments per trainable parameter
+};
+
+namespace detail {
+
+template <class N, std::size_t I>
+constexpr Cost layer_cost() {
+  using L = typename N::template layer<I>;
+  constexpr Shape in = N::shapes[I];
+  Cost c;
+  c.forward_flops = L::forward_flops(in);
+  if constexpr (I >= N::first_trainable) {
+    constexpr bool weight_grad = layer_is_trainable_v<L>;
+    // The lowest trainable layer needs no gradient for its input: backward stops there.
+    if constexpr (I > N::first_trainable) c.backward_flops += L::backward_data_flops(in);
+    if constexpr (weight_grad) {
+      c.backward_flops += L::backward_weight_flops(in);
+      c.gradient_bytes = L::parameter_count * sizeof(float);
+      c.optimizer_state_bytes = 2 * L::parameter_count * sizeof(float);
+    }
+    c.kept_activation_bytes = L::kept_bytes(in, weight_grad);
+  }
+  return c;
+}
+
+constexpr Cost& operator+=(Cost& a, const Cost& b) {
+  a.forward_flops += b.forward_flops;
+  a.backward_flops += b.backward_flops;
+  a.kept_activation_bytes += b.kept_activation_bytes;
+  a.gradient_bytes += b.gradient_bytes;
+  a.optimizer_state_bytes += b.optimizer_state_bytes;
+  return a;
+}
+
+template <class N, std::size_t... I>
+constexpr Cost net_cost(std::index_sequence<I...>) {
+  Cost total;
+  ((total += layer_cost<N, I>()), ...);
+  return total;
+}
+
+}  // namespace detail
+
+template <class N>
+inline constexpr Cost cost_v = detail::net_cost<N>(std::make_index_sequence<N::size>{});
+
+}  // namespace thaw

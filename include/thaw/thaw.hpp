@@ -1,0 +1,15 @@
+// thaw/thaw.hpp — the umbrella header: the compile-time core, AlexNet and the paper's cases,
+// the CPU backend, Model and npy weight folders.
+#pragma once
+
+#include "thaw/config.hpp"
+#include "thaw/core/cost.hpp"
+#include "thaw/core/model.hpp"
+#include "thaw/core/net.hpp"
+#include "thaw/core/shape.hpp"
+#include "thaw/core/state_dict.hpp"
+#include "thaw/core/tags.hpp"
+#include "thaw/backend/cpu/cpu.hpp"
+#include "thaw/io/npy.hpp"
+#include "thaw/models/alexnet.hpp"
+#include "thaw/models/paper_cases.hpp"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: installs dependencies, builds everything with g++ (-Werror) and runs
+# every test, then rebuilds the unit tests (and every header) with clang 14 under ASan+UBSan
+# (-Werror) and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+
+jobs=$(nproc)
+start=$(date +%s)
+cmake --preset release
+cmake --build --preset release -j "$jobs"
+echo "test.sh: release build took $(( $(date +%s) - start )) s"
+ctest --preset release -j "$jobs"
+
+start=$(date +%s)
+cmake --preset asan
+cmake --build --preset asan -j "$jobs" --target thaw_unit_tests thaw_no_alloc_test thaw_header_tests thaw_static_tests
+echo "test.sh: asan build took $(( $(date +%s) - start )) s"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"

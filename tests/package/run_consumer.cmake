@@ -1,0 +1,28 @@
+# Installs thaw from THAW_BUILD into a fresh prefix under WORK, then configures, builds and
+# runs the consumer project next to this script, using thaw through MODE (find_package or
+# add_subdirectory), as a user's project would.
+file(REMOVE_RECURSE ${WORK})
+set(consumer_args -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK}/consumer -DCMAKE_CXX_COMPILER=${CXX}
+    -DCMAKE_BUILD_TYPE=Release)
+if(MODE STREQUAL "find_package")
+  execute_process(COMMAND ${CMAKE_COMMAND} --install ${THAW_BUILD} --prefix ${WORK}/prefix
+                  RESULT_VARIABLE rc OUTPUT_QUIET)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cmake --install failed (${rc})")
+  endif()
+  list(APPEND consumer_args -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+else()
+  list(APPEND consumer_args -DTHAW_SOURCE_DIR=${THAW_SOURCE})
+endif()
+foreach(step "${consumer_args}" "--build;${WORK}/consumer")
+  execute_process(COMMAND ${CMAKE_COMMAND} ${step} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer step 'cmake ${step}' failed:\n${out}")
+  endif()
+endforeach()
+execute_process(COMMAND ${WORK}/consumer/consumer ${WORK}/weights RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE out)
+message(STATUS "${out}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the consumer failed (${rc})")
+endif()

@@ -1,0 +1,66 @@
+// tests/parity/forward_parity_test.cpp — thaw's AlexNet forward against torchvision's on the
+// same seeded weights and inputs (written by make_alexnet_reference.py): logits and every
+// stored feature map within 1e-4 * max(1, max|ref|).
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <xtensor/xnpy.hpp>
+
+#include "thaw/thaw.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path reference_dir() {
+  const char* dir = std::getenv("THAW_PARITY_DIR");
+  if (dir == nullptr) FAIL("THAW_PARITY_DIR is not set (run through ctest)");
+  return dir;
+}
+
+template <class A, class B>
+void check_close(const A& thaw_value, const B& reference, const std::string& what) {
+  REQUIRE(std::vector<std::size_t>(thaw_value.shape().begin(), thaw_value.shape().end()) ==
+          std::vector<std::size_t>(reference.shape().begin(), reference.shape().end()));
+  const double scale = std::max(1.0, double(xt::amax(xt::abs(reference))()));
+  const double diff = double(xt::amax(xt::abs(thaw_value - reference))());
+  INFO(what << ": max|diff| = " << diff << ", max|ref| = " << scale);
+  CHECK(diff <= 1e-4 * scale);
+}
+
+template <class Net>
+void check_head(const fs::path& dir) {
+  thaw::Model<Net, thaw::Cpu> model;
+  model.load_state_dict(thaw::io::load_npy_dir(dir / "weights"));
+  model.eval();
+  for (const char* batch : {"batch1", "batch8"}) {
+    const fs::path b = dir / batch;
+    const xt::xtensor<float, 4> x = xt::load_npy<float>((b / "input.npy").string());
+    const auto logits = model.forward(x);
+    check_close(logits, xt::load_npy<float>((b / "logits.npy").string()), b.string() + " logits");
+    std::size_t compared = 0;
+    for (std::size_t i = 0; i < Net::size; ++i) {
+      const fs::path ref = b / ("act." + Net::key(i) + ".npy");
+      if (!fs::exists(ref)) continue;
+      check_close(model.activation(i), xt::load_npy<float>(ref.string()), ref.filename().string());
+      ++compared;
+    }
+    // 8 feature-extractor outputs, the average pool, and 5 classifier outputs.
+    CHECK(compared == 14);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("AlexNet with the paper's 1-logit head matches torchvision", "[parity]") {
+  check_head<thaw::paper::MidLevelFE>(reference_dir() / "head1");
+}
+
+TEST_CASE("AlexNet with torchvision's 1000-class head matches torchvision", "[parity]") {
+  using Net = thaw::AlexNet<thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze,
+                            thaw::Freeze, thaw::Train, 1000>;
+  check_head<Net>(reference_dir() / "head1000");
+}

@@ -1,0 +1,123 @@
+// tests/unit/kernels_test.cpp — CPU kernels against plain double-precision loops written from
+// the definitions (PyTorch parity of the whole net is in tests/parity).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "thaw/backend/cpu/conv2d.hpp"
+#include "thaw/backend/cpu/linear.hpp"
+#include "thaw/backend/cpu/pooling.hpp"
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d;
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_forward equals a direct convolution", "[kernels][conv]") {
+  struct Case { std::size_t n, c, h, w, o, k, s, p; bool relu; };
+  // Odd sizes, strides that leave a remainder, padding, chunks of several images.
+  const Case cases[] = {{1, 3, 11, 13, 4, 3, 1, 1, false}, {3, 2, 17, 9, 5, 5, 2, 2, true},
+                        {2, 3, 23, 23, 8, 11, 4, 2, true}, {5, 4, 6, 6, 3, 1, 1, 0, false}};
+  for (const Case& t : cases) {
+    const thaw::Shape in{t.c, t.h, t.w};
+    const thaw::Shape out{t.o, (t.h + 2 * t.p - t.k) / t.s + 1, (t.w + 2 * t.p - t.k) / t.s + 1};
+    const auto x = random_vector(t.n * in.size(), 1), w = random_vector(t.o * t.c * t.k * t.k, 2),
+               b = random_vector(t.o, 3);
+    std::vector<float> y(t.n * out.size(), std::numeric_limits<float>::quiet_NaN());
+    thaw::cpu::ConvScratch scratch;
+    thaw::cpu::conv2d_forward({in, out, t.k, t.s, t.p}, x.data(), t.n, w.data(), b.data(), t.relu, y.data(),
+                              scratch);
+    std::vector<double> ref(y.size());
+    for (std::size_t n = 0; n < t.n; ++n)
+      for (std::size_t o = 0; o < t.o; ++o)
+        for (std::size_t oy = 0; oy < out.h; ++oy)
+          for (std::size_t ox = 0; ox < out.w; ++ox) {
+            double acc = b[o];
+            for (std::size_t c = 0; c < t.c; ++c)
+              for (std::size_t ky = 0; ky < t.k; ++ky)
+                for (std::size_t kx = 0; kx < t.k; ++kx) {
+                  const long iy = long(oy * t.s + ky) - long(t.p), ix = long(ox * t.s + kx) - long(t.p);
+                  if (iy < 0 || ix < 0 || iy >= long(t.h) || ix >= long(t.w)) continue;
+                  acc += double(w[((o * t.c + c) * t.k + ky) * t.k + kx]) *
+                         x[((n * t.c + c) * t.h + std::size_t(iy)) * t.w + std::size_t(ix)];
+                }
+            ref[((n * t.o + o) * out.h + oy) * out.w + ox] = t.relu ? std::max(acc, 0.0) : acc;
+          }
+    CHECK(max_abs_diff(y, ref) < 1e-4);
+  }
+}
+
+TEST_CASE("maxpool2d_forward takes the first maximum, records it, and propagates NaN", "[kernels][pool]") {
+  const thaw::Shape in{2, 7, 8}, out{2, 3, 3};  // k3 s2, floor mode
+  auto x = random_vector(2 * in.size(), 4);
+  x[5] = x[6];                                          // a tie inside one window
+  x[in.size() + 9] = std::numeric_limits<float>::quiet_NaN();  // second image, channel 0
+  std::vector<float> y(2 * out.size());
+  std::vector<std::int32_t> sw(y.size());
+  thaw::cpu::maxpool2d_forward(in, out, 3, 2, x.data(), 2, y.data(), sw.data());
+  for (std::size_t p = 0; p < 2 * in.c; ++p)
+    for (std::size_t oy = 0; oy < out.h; ++oy)
+      for (std::size_t ox = 0; ox < out.w; ++ox) {
+        const float* src = x.data() + p * in.h * in.w;
+        std::size_t best = oy * 2 * in.w + ox * 2;
+        for (std::size_t ky = 0; ky < 3; ++ky)
+          for (std::size_t kx = 0; kx < 3; ++kx) {
+            const std::size_t at = (oy * 2 + ky) * in.w + ox * 2 + kx;
+            if (std::isnan(src[at]) || (!std::isnan(src[best]) && src[at] > src[best])) best = at;
+          }
+        const std::size_t o = p * out.size() / in.c + oy * out.w + ox;
+        CHECK(sw[o] == std::int32_t(best));
+        if (std::isnan(src[best])) CHECK(std::isnan(y[o]));
+        else CHECK(y[o] == src[best]);
+      }
+}
+
+TEST_CASE("adaptive_avgpool2d_forward uses PyTorch's overlapping bins", "[kernels][pool]") {
+  const thaw::Shape in{1, 5, 7}, out{1, 3, 4};
+  const auto x = random_vector(in.size(), 5);
+  std::vector<float> y(out.size());
+  thaw::cpu::adaptive_avgpool2d_forward(in, out, x.data(), 1, y.data());
+  for (std::size_t oy = 0; oy < out.h; ++oy)
+    for (std::size_t ox = 0; ox < out.w; ++ox) {
+      // floor(i*In/Out) .. ceil((i+1)*In/Out), computed in floating point here.
+      const auto y0 = std::size_t(std::floor(double(oy) * 5 / 3)), y1 = std::size_t(std::ceil(double(oy + 1) * 5 / 3));
+      const auto x0 = std::size_t(std::floor(double(ox) * 7 / 4)), x1 = std::size_t(std::ceil(double(ox + 1) * 7 / 4));
+      double sum = 0;
+      for (std::size_t iy = y0; iy < y1; ++iy)
+        for (std::size_t ix = x0; ix < x1; ++ix) sum += x[iy * 7 + ix];
+      CHECK(y[oy * out.w + ox] == Approx(sum / double((y1 - y0) * (x1 - x0))).margin(1e-6));
+    }
+}
+
+TEST_CASE("linear_forward equals x W^T + b with optional ReLU", "[kernels][linear]") {
+  const std::size_t n = 3, in = 37, out = 11;
+  const auto x = random_vector(n * in, 6), w = random_vector(out * in, 7), b = random_vector(out, 8);
+  for (bool relu : {false, true}) {
+    std::vector<float> y(n * out);
+    thaw::cpu::linear_forward(x.data(), n, in, out, w.data(), b.data(), relu, y.data());
+    std::vector<double> ref(n * out);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t o = 0; o < out; ++o) {
+        double acc = b[o];
+        for (std::size_t k = 0; k < in; ++k) acc += double(x[i * in + k]) * w[o * in + k];
+        ref[i * out + o] = relu ? std::max(acc, 0.0) : acc;
+      }
+    CHECK(max_abs_diff(y, ref) < 1e-4);
+  }
+}
