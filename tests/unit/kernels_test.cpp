@@ -31,9 +31,11 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
 
 TEST_CASE("conv2d_forward equals a direct convolution", "[kernels][conv]") {
   struct Case { std::size_t n, c, h, w, o, k, s, p; bool relu; };
-  // Odd sizes, strides that leave a remainder, padding, chunks of several images.
+  // Odd sizes, strides that leave a remainder, padding wider than the image's border rows,
+  // chunks of several images.
   const Case cases[] = {{1, 3, 11, 13, 4, 3, 1, 1, false}, {3, 2, 17, 9, 5, 5, 2, 2, true},
-                        {2, 3, 23, 23, 8, 11, 4, 2, true}, {5, 4, 6, 6, 3, 1, 1, 0, false}};
+                        {2, 3, 23, 23, 8, 11, 4, 2, true}, {5, 4, 6, 6, 3, 1, 1, 0, false},
+                        {2, 2, 3, 4, 3, 5, 1, 2, false}, {3, 2, 10, 9, 4, 4, 3, 2, true}};
   for (const Case& t : cases) {
     const thaw::Shape in{t.c, t.h, t.w};
     const thaw::Shape out{t.o, (t.h + 2 * t.p - t.k) / t.s + 1, (t.w + 2 * t.p - t.k) / t.s + 1};
@@ -70,7 +72,7 @@ TEST_CASE("maxpool2d_forward takes the first maximum, records it, and propagates
   x[in.size() + 9] = std::numeric_limits<float>::quiet_NaN();  // second image, channel 0
   std::vector<float> y(2 * out.size());
   std::vector<std::int32_t> sw(y.size());
-  thaw::cpu::maxpool2d_forward(in, out, 3, 2, x.data(), 2, y.data(), sw.data());
+  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), 2, y.data(), sw.data());
   for (std::size_t p = 0; p < 2 * in.c; ++p)
     for (std::size_t oy = 0; oy < out.h; ++oy)
       for (std::size_t ox = 0; ox < out.w; ++ox) {

@@ -87,7 +87,7 @@ struct Layer<MaxPool2d<K, S>, In, Fused> {
   const float* forward(const float* x, std::size_t batch, Context&) {
     float* y = ensure(output, batch * out.size());
     if (switches.size() < batch * out.size()) switches.resize(batch * out.size());
-    maxpool2d_forward(In, out, K, S, x, batch, y, switches.data());
+    maxpool2d_forward<K, S>(In, out, x, batch, y, switches.data());
     return y;
   }
 };
