@@ -75,7 +75,7 @@ class Model {
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    for_each_parameterized([&]<std::size_t I>(auto& layer) {
+    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) {
       using L = typename N::template layer<I>;
       std::uniform_real_distribution<float> u(-1.0f / std::sqrt(float(L::fan_in)),
                                               1.0f / std::sqrt(float(L::fan_in)));
@@ -89,7 +89,7 @@ class Model {
   // are errors.
   void load_state_dict(const StateDict& sd, bool strict = true) {
     std::size_t used = 0;
-    for_each_parameter([&](const std::string& key, const auto& shape, std::span<float>) {
+    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
       auto it = sd.find(key);
       if (it == sd.end())
         throw std::invalid_argument("thaw::Model::load_state_dict: missing key '" + key +
@@ -111,7 +111,7 @@ class Model {
       throw std::invalid_argument("thaw::Model::load_state_dict: unexpected key(s) " + unknown +
                                   " (pass strict = false to ignore them)");
     }
-    for_each_parameter([&](const std::string& key, const auto&, std::span<float> dst) {
+    for_each_parameter(*this, [&](const std::string& key, const auto&, auto dst) {
       const auto& src = sd.at(key);
       std::copy(src.begin(), src.end(), dst.begin());
     });
@@ -119,8 +119,7 @@ class Model {
 
   StateDict state_dict() const {
     StateDict sd;
-    const_cast<Model*>(this)->for_each_parameter([&](const std::string& key, const auto& shape,
-                                                     std::span<float> values) {
+    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto values) {
       std::vector<std::size_t> extents(shape.begin(), shape.end());
       xt::xarray<float> t = xt::zeros<float>(extents);
       std::copy(values.begin(), values.end(), t.begin());
@@ -189,32 +188,34 @@ class Model {
     return x;
   }
 
-  template <class F>
-  void for_each_parameterized(F&& f) {
+  // f.template operator()<I>(layer object) for every layer with parameters; Self is Model or
+  // const Model, so the const and non-const callers share one walk.
+  template <class Self, class F>
+  static void for_each_parameterized(Self& self, F&& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
             if constexpr (ParameterizedLayer<typename N::template layer<I>>)
-              f.template operator()<I>(std::get<I>(layers_));
+              f.template operator()<I>(std::get<I>(self.layers_));
           }(),
           ...);
     }(std::make_index_sequence<N::size>{});
   }
 
-  // f(key, expected shape, values) for every weight and bias, in layer order.
-  template <class F>
-  void for_each_parameter(F&& f) {
-    for_each_parameterized([&]<std::size_t I>(auto& layer) {
+  // f(key, expected shape, values as a span) for every weight and bias, in layer order.
+  template <class Self, class F>
+  static void for_each_parameter(Self& self, F&& f) {
+    for_each_parameterized(self, [&]<std::size_t I>(auto& layer) {
       using L = typename N::template layer<I>;
       const std::string prefix = N::key(I);
-      f(prefix + ".weight", L::weight_shape, std::span<float>(layer.weight));
-      f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, std::span<float>(layer.bias));
+      f(prefix + ".weight", L::weight_shape, std::span(layer.weight));
+      f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, std::span(layer.bias));
     });
   }
 
-  bool has_key(const std::string& key) {
+  bool has_key(const std::string& key) const {
     bool found = false;
-    for_each_parameter([&](const std::string& k, const auto&, std::span<float>) { found |= k == key; });
+    for_each_parameter(*this, [&](const std::string& k, const auto&, auto) { found |= k == key; });
     return found;
   }
 
