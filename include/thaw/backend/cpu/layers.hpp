@@ -29,8 +29,9 @@ struct Context {
   std::mt19937_64 dropout_rng{0};
 };
 
-// Grows `buffer` to hold `count` floats; allocation happens only when a larger batch arrives.
-inline float* ensure(std::vector<float>& buffer, std::size_t count) {
+// Grows `buffer` to hold `count` elements; allocation happens only when a larger batch arrives.
+template <class T>
+T* ensure(std::vector<T>& buffer, std::size_t count) {
   if (buffer.size() < count) buffer.resize(count);
   return buffer.data();
 }
@@ -86,8 +87,7 @@ struct Layer<MaxPool2d<K, S>, In, Fused> {
 
   const float* forward(const float* x, std::size_t batch, Context&) {
     float* y = ensure(output, batch * out.size());
-    if (switches.size() < batch * out.size()) switches.resize(batch * out.size());
-    maxpool2d_forward<K, S>(In, out, x, batch, y, switches.data());
+    maxpool2d_forward<K, S>(In, out, x, batch, y, ensure(switches, batch * out.size()));
     return y;
   }
 };

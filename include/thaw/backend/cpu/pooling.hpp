@@ -2,7 +2,6 @@
 // average pooling with PyTorch's bin boundaries.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
