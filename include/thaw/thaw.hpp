@@ -11,5 +11,7 @@
 #include "thaw/core/tags.hpp"
 #include "thaw/backend/cpu/cpu.hpp"
 #include "thaw/io/npy.hpp"
+#include "thaw/io/safetensors.hpp"
+#include "thaw/io/torch.hpp"
 #include "thaw/models/alexnet.hpp"
 #include "thaw/models/paper_cases.hpp"

@@ -64,3 +64,37 @@ TEST_CASE("AlexNet with torchvision's 1000-class head matches torchvision", "[pa
                             thaw::Freeze, thaw::Train, 1000>;
   check_head<Net>(reference_dir() / "head1000");
 }
+
+TEST_CASE("AlexNet weights saved by torch.save (zip and legacy) give torchvision's logits", "[parity][torch]") {
+  using Net = thaw::AlexNet<thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze,
+                            thaw::Freeze, thaw::Train, 1000>;
+  const fs::path dir = reference_dir() / "head1000";
+  const auto npy = thaw::io::load_npy_dir(dir / "weights");
+  const xt::xtensor<float, 4> x = xt::load_npy<float>((dir / "batch8" / "input.npy").string());
+  for (const char* file : {"alexnet_zip.pth", "alexnet_legacy.pth"}) {
+    INFO(file);
+    const auto sd = thaw::io::load_torch(dir / file);
+    const bool same_as_npy = sd == npy;
+    CHECK(same_as_npy);
+    thaw::Model<Net, thaw::Cpu> model;
+    model.load_state_dict(sd);
+    model.eval();
+    check_close(model.forward(x), xt::load_npy<float>((dir / "batch8" / "logits.npy").string()), file);
+  }
+}
+
+TEST_CASE("load_pretrained: ImageNet body from a torch.save file, a fresh 1-logit head", "[parity][torch]") {
+  const fs::path dir = reference_dir() / "head1000";
+  const auto sd = thaw::io::load_torch(dir / "alexnet_zip.pth");
+  thaw::Model<thaw::paper::MidLevelFE, thaw::Cpu> model;
+  const auto report = model.load_pretrained(sd, /*head_seed=*/7);
+  CHECK(report.loaded.size() == 14);
+  CHECK(report.initialized == std::vector<std::string>{"classifier.6.weight", "classifier.6.bias"});
+  CHECK(report.ignored.empty());
+  const auto mine = model.state_dict();
+  for (const auto& key : report.loaded) {
+    const bool same = mine.at(key) == sd.at(key);
+    CHECK(same);
+  }
+  CHECK(mine.at("classifier.6.weight").shape() == std::vector<std::size_t>{1, 4096});
+}

@@ -2,7 +2,7 @@
 """Writes torchvision AlexNet references for thaw's forward-parity test.
 
 For the 1-logit and the 1000-class head: seeded random weights as <key>.npy (torchvision key
-names), input batches of 1 and 8 images, the logits, and every feature map that thaw stores
+names) and as torch.save files (zip and legacy format), input batches of 1 and 8 images, the logits, and every feature map that thaw stores
 (module outputs, named by torchvision module path). Run by CTest with Debian's python3.
 """
 import os
@@ -36,6 +36,10 @@ def main(out_dir):
         os.makedirs(weights_dir, exist_ok=True)
         for key, tensor in model.state_dict().items():
             np.save(os.path.join(weights_dir, key + ".npy"), tensor.numpy().astype(np.float32))
+        # The same weights as torch.save writes them, in both formats thaw reads.
+        torch.save(model.state_dict(), os.path.join(case_dir, "alexnet_zip.pth"))
+        torch.save(model.state_dict(), os.path.join(case_dir, "alexnet_legacy.pth"),
+                   _use_new_zipfile_serialization=False)
 
         # thaw fuses Conv2d/Linear with the ReLU after them, so those are compared after the
         # ReLU; every other module output is compared as is.

@@ -132,3 +132,58 @@ TEST_CASE("activations are exposed per layer with their shapes", "[model]") {
   const float smallest = xt::amin(model.activation(1))();
   CHECK(smallest >= 0.0f);
 }
+
+TEST_CASE("load_pretrained loads the body, draws a new head when its shape differs", "[model][pretrained]") {
+  // A "pretrained" dict from a net like SmallNet but with a 10-class head, plus an extra key.
+  thaw::StateDict pretrained = Model(11).state_dict();
+  pretrained["classifier.1.weight"] = xt::ones<float>({10, 24});
+  pretrained["classifier.1.bias"] = xt::ones<float>({10});
+  pretrained["extra.running_mean"] = xt::ones<float>({4});
+
+  Model model(3);
+  const auto report = model.load_pretrained(pretrained, /*head_seed=*/42);
+  CHECK(report.loaded == std::vector<std::string>{"features.0.weight", "features.0.bias", "features.3.weight",
+                                                  "features.3.bias"});
+  CHECK(report.initialized == std::vector<std::string>{"classifier.1.weight", "classifier.1.bias"});
+  CHECK(report.ignored == std::vector<std::string>{"extra.running_mean"});
+  CHECK_THAT(report.summary(), Catch::Contains("loaded 4 tensors") && Catch::Contains("initialized classifier.1.weight"));
+
+  const auto sd = model.state_dict();
+  for (const char* key : {"features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias"}) {
+    const bool same = sd.at(key) == pretrained.at(key);
+    CHECK(same);
+  }
+  // The head is PyTorch's default draw, +-1/sqrt(24), and the seed decides it.
+  const float bound = 1.0f / std::sqrt(24.0f);
+  CHECK(xt::amax(xt::abs(sd.at("classifier.1.weight")))() <= bound);
+  CHECK(xt::amax(xt::abs(sd.at("classifier.1.weight")))() > 0.5f * bound);
+  Model again(4);
+  again.load_pretrained(pretrained, 42);
+  const bool same_head = again.state_dict().at("classifier.1.weight") == sd.at("classifier.1.weight");
+  CHECK(same_head);
+  Model other_seed(4);
+  other_seed.load_pretrained(pretrained, 43);
+  const bool different_head = other_seed.state_dict().at("classifier.1.weight") != sd.at("classifier.1.weight");
+  CHECK(different_head);
+
+  // A head of the right shape is loaded like the rest.
+  const auto matching = Model(12).state_dict();
+  const auto all = model.load_pretrained(matching);
+  CHECK(all.initialized.empty());
+  const bool loaded_head = model.state_dict().at("classifier.1.weight") == matching.at("classifier.1.weight");
+  CHECK(loaded_head);
+}
+
+TEST_CASE("load_pretrained refuses a body that does not fit, and changes nothing", "[model][pretrained][errors]") {
+  thaw::StateDict pretrained = Model(11).state_dict();
+  pretrained["features.3.weight"] = xt::ones<float>({6, 4, 5, 5});
+  Model model(3);
+  const auto before = model.state_dict();
+  CHECK_THROWS_WITH(model.load_pretrained(pretrained),
+                    Catch::Contains("'features.3.weight' has shape [6, 4, 5, 5]") &&
+                        Catch::Contains("expects [6, 4, 3, 3]") && Catch::Contains("only the head"));
+  pretrained.erase("features.3.weight");
+  CHECK_THROWS_WITH(model.load_pretrained(pretrained), Catch::Contains("missing key 'features.3.weight'"));
+  const bool unchanged = model.state_dict() == before;
+  CHECK(unchanged);
+}

@@ -2,6 +2,7 @@
 // it. The layer list decides which implementation object each layer gets (and what fuses).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,24 @@
 #include "thaw/layers/relu.hpp"
 
 namespace thaw {
+
+// What Model::load_pretrained took from the file, drew afresh, and left unused.
+struct PretrainedReport {
+  std::vector<std::string> loaded, initialized, ignored;
+
+  std::string summary() const {
+    std::string s = "loaded " + std::to_string(loaded.size()) + " tensors";
+    const auto list = [](const std::vector<std::string>& keys) {
+      std::string out;
+      for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+      return out;
+    };
+    if (!initialized.empty()) s += "; initialized " + list(initialized);
+    if (!ignored.empty()) s += "; ignored " + list(ignored);
+    return s;
+  }
+};
+
 namespace detail {
 
 // Layer I applies the ReLU that follows it (saves one pass over its output).
@@ -75,46 +94,56 @@ class Model {
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) {
-      using L = typename N::template layer<I>;
-      std::uniform_real_distribution<float> u(-1.0f / std::sqrt(float(L::fan_in)),
-                                              1.0f / std::sqrt(float(L::fan_in)));
-      for (float& w : layer.weight) w = u(rng);
-      for (float& b : layer.bias) b = u(rng);
-    });
+    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) { initialize<I>(layer, rng); });
   }
 
   // Copies every parameter from `sd`. Checks everything first, so a bad dictionary changes
   // nothing: a missing key, a wrong shape, a non-finite value and (when strict) an unknown key
   // are errors.
   void load_state_dict(const StateDict& sd, bool strict = true) {
-    std::size_t used = 0;
     for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
-      auto it = sd.find(key);
-      if (it == sd.end())
-        throw std::invalid_argument("thaw::Model::load_state_dict: missing key '" + key +
-                                    "' (expected shape " + shape_string(shape) + ")");
-      if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(), it->second.shape().end()))
-        throw std::invalid_argument("thaw::Model::load_state_dict: key '" + key + "' has shape " +
-                                    shape_string(it->second.shape()) + " but the model expects " +
-                                    shape_string(shape));
-      for (float v : it->second)
-        if (!std::isfinite(v))
-          throw std::invalid_argument("thaw::Model::load_state_dict: key '" + key +
-                                      "' contains NaN or infinite values; the weights file is damaged");
-      ++used;
+      check_tensor(sd, key, shape, "load_state_dict", "");
     });
-    if (strict && used != sd.size()) {
+    if (strict) {
       std::string unknown;
       for (const auto& [key, value] : sd)
         if (!has_key(key)) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
-      throw std::invalid_argument("thaw::Model::load_state_dict: unexpected key(s) " + unknown +
-                                  " (pass strict = false to ignore them)");
+      if (!unknown.empty())
+        throw std::invalid_argument("thaw::Model::load_state_dict: unexpected key(s) " + unknown +
+                                    " (pass strict = false to ignore them)");
     }
-    for_each_parameter(*this, [&](const std::string& key, const auto&, auto dst) {
-      const auto& src = sd.at(key);
-      std::copy(src.begin(), src.end(), dst.begin());
+    copy_from(sd, [](const std::string&) { return true; });
+  }
+
+  // Transfer learning from a pretrained state dict (torchvision's ImageNet AlexNet, say):
+  // every tensor of the model is loaded from `sd`, except that the last layer with parameters
+  // (the head) is initialized as nn.Linear/nn.Conv2d would be, from `head_seed`, when `sd`'s
+  // head has another shape (1000 ImageNet classes for a 1-logit head) or is missing. Any other
+  // missing or mismatched tensor is an error, and then nothing changes. Extra keys are ignored.
+  PretrainedReport load_pretrained(const StateDict& sd, std::uint64_t head_seed = 0) {
+    const std::string head = N::key(last_parameterized) + ".";
+    const auto in_head = [&](const std::string& key) { return key.starts_with(head); };
+    bool replace_head = false;
+    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
+      auto it = sd.find(key);
+      if (in_head(key))
+        replace_head |= it == sd.end() || !std::equal(shape.begin(), shape.end(), it->second.shape().begin(),
+                                                      it->second.shape().end());
     });
+    PretrainedReport report;
+    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
+      if (replace_head && in_head(key)) return report.initialized.push_back(key);
+      check_tensor(sd, key, shape, "load_pretrained", " (only the head, '" + head + "*', may differ)");
+      report.loaded.push_back(key);
+    });
+    for (const auto& [key, value] : sd)
+      if (!has_key(key)) report.ignored.push_back(key);
+    copy_from(sd, [&](const std::string& key) { return !(replace_head && in_head(key)); });
+    if (replace_head) {
+      std::mt19937_64 rng(head_seed);
+      initialize<last_parameterized>(std::get<last_parameterized>(layers_), rng);
+    }
+    return report;
   }
 
   StateDict state_dict() const {
@@ -210,6 +239,48 @@ class Model {
       const std::string prefix = N::key(I);
       f(prefix + ".weight", L::weight_shape, std::span(layer.weight));
       f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, std::span(layer.bias));
+    });
+  }
+
+  static constexpr std::size_t last_parameterized = [] {
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < N::size; ++i)
+      if (N::has_parameters[i]) last = i;
+    return last;
+  }();
+
+  // PyTorch's default for Conv2d and Linear: kaiming_uniform(a = sqrt(5)) weights and uniform
+  // biases, both within +-1/sqrt(fan_in).
+  template <std::size_t I, class Layer>
+  static void initialize(Layer& layer, std::mt19937_64& rng) {
+    using L = typename N::template layer<I>;
+    const float bound = 1.0f / std::sqrt(float(L::fan_in));
+    std::uniform_real_distribution<float> u(-bound, bound);
+    for (float& w : layer.weight) w = u(rng);
+    for (float& b : layer.bias) b = u(rng);
+  }
+
+  // Throws unless sd[key] exists with `shape` and only finite values.
+  static void check_tensor(const StateDict& sd, const std::string& key, const auto& shape, const char* who,
+                           const std::string& hint) {
+    const std::string where = std::string("thaw::Model::") + who + ": ";
+    auto it = sd.find(key);
+    if (it == sd.end())
+      throw std::invalid_argument(where + "missing key '" + key + "' (expected shape " + shape_string(shape) + ")" + hint);
+    if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(), it->second.shape().end()))
+      throw std::invalid_argument(where + "key '" + key + "' has shape " + shape_string(it->second.shape()) +
+                                  " but the model expects " + shape_string(shape) + hint);
+    for (float v : it->second)
+      if (!std::isfinite(v))
+        throw std::invalid_argument(where + "key '" + key + "' contains NaN or infinite values; the weights file is damaged");
+  }
+
+  template <class Wanted>
+  void copy_from(const StateDict& sd, Wanted&& wanted) {
+    for_each_parameter(*this, [&](const std::string& key, const auto&, auto dst) {
+      if (!wanted(key)) return;
+      const auto& src = sd.at(key);
+      std::copy(src.begin(), src.end(), dst.begin());
     });
   }
 
