@@ -57,7 +57,7 @@ void check_against(const thaw::io::Tensors& tensors, const nlohmann::json& expec
     } else {
       const auto values = e["values"].get<std::vector<double>>();
       REQUIRE(t.values.size() == values.size());
-      for (std::size_t i = 0; i < values.size(); ++i) CHECK(t.values[i] == float(values[i]));
+      for (std::size_t i = 0; i < values.size(); ++i) CHECK(t.values.data()[i] == float(values[i]));
     }
   }
 }
@@ -81,7 +81,8 @@ TEST_CASE("PyTorch 1.13 files: zip, legacy and a nested checkpoint match what to
   check_against(thaw::io::read_torch(io_dir() / "good_legacy.pth"), plain);
   check_against(thaw::io::read_torch(io_dir() / "checkpoint.pth"), nested);
   // The records' folder is whatever the archive says, not "archive/".
-  CHECK(thaw::io::read_torch(io_dir() / "top_folder_not_archive.pth").at("w").values == std::vector<float>{0, 1, 2, 3});
+  const auto w = thaw::io::read_torch(io_dir() / "top_folder_not_archive.pth").at("w").values;
+  CHECK(std::vector<float>(w.begin(), w.end()) == std::vector<float>{0, 1, 2, 3});
 }
 
 TEST_CASE("load_torch widens to float32 and refuses int64 values float32 cannot hold", "[io][torch]") {
@@ -89,7 +90,7 @@ TEST_CASE("load_torch widens to float32 and refuses int64 values float32 cannot 
   CHECK(sd.at("i64")(0) == -3.0f);
   CHECK(sd.at("i64")(5) == 2.0f);
   thaw::io::Tensors big{{"n", {DType::I64, {1}, {}, {(std::int64_t(1) << 60) + 1}}}};
-  CHECK_THROWS_WITH(thaw::io::to_state_dict(big, "f"), Catch::Contains("int64 tensor 'n'") && Catch::Contains("exactly"));
+  CHECK_THROWS_WITH(thaw::io::to_state_dict(std::move(big), "f"), Catch::Contains("int64 tensor 'n'") && Catch::Contains("exactly"));
 }
 
 TEST_CASE("float16 widening equals numpy's for all 65536 bit patterns", "[io]") {
@@ -197,7 +198,7 @@ TEST_CASE("save_safetensors then load gives bit-identical tensors, atomically", 
     INFO(key);
     const auto& b = back.tensors.at(key);
     CHECK(b.shape() == t.shape());
-    CHECK(std::memcmp(b.data(), t.data(), 4 * t.size()) == 0);
+    CHECK((t.size() == 0 || std::memcmp(b.data(), t.data(), 4 * t.size()) == 0));
   }
   // The header is padded to 8 bytes; no temporary file is left behind.
   std::ifstream in(path, std::ios::binary);

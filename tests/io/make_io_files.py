@@ -7,12 +7,13 @@ dict), described in expected.json by PyTorch itself; a safetensors file written 
 from the format's specification. Bad files: pickles that call os.system, eval or Popen, REDUCE
 on a storage class, absurd lengths, deep nesting, a list that contains itself, truncated and
 CRC-damaged zips, short storages, out-of-bounds views, big-endian and tar files, and broken
-safetensors headers. Usage: make_io_files.py OUT_DIR
+safetensors headers. Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
 """
 import collections
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -121,7 +122,28 @@ def write_safetensors(path, tensors, metadata=None, mutate=None):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def main(out):
+def write_fuzz_seeds(out, extra_dirs):
+    """Seeds for the fuzzers: the files above (and in extra_dirs), and the pickles inside the zips."""
+    seeds = {name: os.path.join(out, "seeds", name) for name in ("unpickler", "torch", "safetensors")}
+    for folder in seeds.values():
+        os.makedirs(folder, exist_ok=True)
+    files = [os.path.join(d, n) for d in [out] + extra_dirs for n in sorted(os.listdir(d))]
+    for path in files:
+        name = os.path.basename(path)
+        if name.endswith(".safetensors"):
+            shutil.copy(path, seeds["safetensors"])
+        elif name.endswith(".pth"):
+            shutil.copy(path, seeds["torch"])
+            if zipfile.is_zipfile(path):
+                try:
+                    with zipfile.ZipFile(path) as z:
+                        pkl = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+                        open(os.path.join(seeds["unpickler"], name + ".pkl"), "wb").write(z.read(pkl))
+                except (zipfile.BadZipFile, StopIteration):
+                    pass
+
+
+def main(out, fixture_dirs):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(2020)
     sd = good_state_dict()
@@ -220,6 +242,7 @@ def main(out):
         text = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
         text += b" " * (-len(text) % 8)
         f.write(struct.pack("<Q", len(text)) + text + b"\0\0\0\0")
+    write_fuzz_seeds(out, fixture_dirs)
     # Every float16 bit pattern, widened by numpy: the oracle for thaw's half_to_float.
     np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32).tofile(
         os.path.join(out, "float16_all.f32"))
@@ -227,4 +250,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

@@ -71,7 +71,9 @@ inline Safetensors parse_safetensors(std::span<const std::byte> bytes) {
   Safetensors out;
   struct Span { std::uint64_t begin, end; std::string key; };
   std::vector<Span> spans;
-  for (const auto& [key, entry] : json.items()) {
+  for (const auto& item : json.items()) {
+    const std::string key = item.key();  // not a structured binding: lambdas below capture it
+    const auto& entry = item.value();
     if (key == "__metadata__") {
       if (!entry.is_object()) throw FormatError("__metadata__ is not an object");
       for (const auto& [k, v] : entry.items()) {
@@ -108,16 +110,17 @@ inline Safetensors parse_safetensors(std::span<const std::byte> bytes) {
     xt::xarray<float> values;
     if (dtype == DType::F32) {
       values = xt::xarray<float>::from_shape(shape);
+      prefer_huge_pages(values.data(), 4 * values.size());
       if (numel > 0) std::memcpy(values.data(), data, 4 * std::size_t(numel));
     } else {
-      Tensor t{dtype, shape, {}, {}};
+      Tensor t{dtype, shape, xt::xarray<float>::from_shape(shape), {}};
       if (dtype == DType::I64) {
         t.integers.resize(std::size_t(numel));
         if (numel > 0) std::memcpy(t.integers.data(), data, 8 * std::size_t(numel));
       } else {
-        for (std::size_t i = 0; i < numel; ++i) t.values.push_back(float(element_at(data, dtype, i)));
+        for (std::size_t i = 0; i < numel; ++i) t.values.data()[i] = float(element_at(data, dtype, i));
       }
-      values = to_float_array(t, key, "");
+      values = to_float_array(std::move(t), key, "");
     }
     out.tensors.emplace(key, std::move(values));
   }

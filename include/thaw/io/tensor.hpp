@@ -3,6 +3,8 @@
 // whole-file reads the loaders share.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -88,27 +90,22 @@ inline double element_at(const std::byte* data, DType t, std::size_t i) {
   return 0;
 }
 
-// A tensor as stored: float types widened to float32 in `values`, int64 kept in `integers`;
-// both C order.
+// A tensor as stored: float types widened to float32 in `values` (shaped), int64 kept in
+// `integers`; both C order.
 struct Tensor {
   DType dtype = DType::F32;
   std::vector<std::size_t> shape;
-  std::vector<float> values;
+  xt::xarray<float> values;
   std::vector<std::int64_t> integers;
-
-  std::size_t numel() const { return dtype == DType::I64 ? integers.size() : values.size(); }
 };
 
 using Tensors = std::map<std::string, Tensor>;
 
 // A float tensor as it is; an int64 tensor (a counter such as BatchNorm's num_batches_tracked)
 // as float when every value is exact in float32, an error otherwise.
-inline xt::xarray<float> to_float_array(const Tensor& t, const std::string& key, const std::string& source) {
+inline xt::xarray<float> to_float_array(Tensor&& t, const std::string& key, const std::string& source) {
+  if (t.dtype != DType::I64) return std::move(t.values);
   xt::xarray<float> a = xt::xarray<float>::from_shape(t.shape);
-  if (t.dtype != DType::I64) {
-    std::copy(t.values.begin(), t.values.end(), a.begin());
-    return a;
-  }
   for (std::size_t i = 0; i < t.integers.size(); ++i) {
     const std::int64_t v = t.integers[i];
     const float f = float(v);
@@ -120,16 +117,31 @@ inline xt::xarray<float> to_float_array(const Tensor& t, const std::string& key,
   return a;
 }
 
-inline StateDict to_state_dict(const Tensors& tensors, const std::string& source) {
+inline StateDict to_state_dict(Tensors&& tensors, const std::string& source) {
   StateDict sd;
-  for (const auto& [key, t] : tensors) sd.emplace(key, to_float_array(t, key, source));
+  for (auto& [key, t] : tensors) sd.emplace(key, to_float_array(std::move(t), key, source));
   return sd;
+}
+
+// Most of loading a large file is the kernel mapping fresh pages, one 4 KiB fault at a time;
+// 2 MiB pages (transparent huge pages, where the system allows them) cut that to a few hundred.
+inline void prefer_huge_pages(void* data, std::size_t bytes) {
+  constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
 // A buffer that is not zeroed first: weight files are hundreds of megabytes.
 struct Bytes {
   std::unique_ptr<std::byte[]> data;
   std::size_t size = 0;
+
+  static Bytes allocate(std::size_t size) {
+    Bytes b{std::unique_ptr<std::byte[]>(new std::byte[size]), size};
+    prefer_huge_pages(b.data.get(), size);
+    return b;
+  }
   std::span<const std::byte> span() const { return {data.get(), size}; }
 };
 
@@ -137,7 +149,7 @@ inline Bytes read_file(const std::filesystem::path& path, const std::string& who
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FormatError(who + ": cannot open '" + path.string() + "'");
   const auto size = std::size_t(std::filesystem::file_size(path));
-  Bytes all{std::unique_ptr<std::byte[]>(new std::byte[size]), size};
+  Bytes all = Bytes::allocate(size);
   if (!in.read(reinterpret_cast<char*>(all.data.get()), std::streamsize(size)))
     throw FormatError(who + ": cannot read '" + path.string() + "'");
   return all;

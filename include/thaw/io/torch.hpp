@@ -11,7 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <span>
 #include <string>
 #include <vector>
@@ -78,45 +80,65 @@ inline void collect_tensors(const Value& dict, const std::string& prefix,
   }
 }
 
-// Copies tensor `t` out of its storage bytes into C order, after checking that every element
-// it addresses lies inside the storage.
-inline Tensor rebuild(const std::string& name, const pickle::TensorRef& t, std::span<const std::byte> storage) {
+// The layout of one tensor inside its storage, checked: every element it addresses lies
+// inside the `available` elements the storage really holds.
+struct Layout {
+  std::uint64_t numel = 1;
+  bool contiguous = true;  // C order from `offset` on: each stride is the product of the sizes after it
+};
+
+inline Layout check_layout(const std::string& name, const pickle::TensorRef& t, std::uint64_t available) {
   const auto bad = [&](const std::string& what) { return FormatError("tensor '" + name + "': " + what); };
   const DType dtype = t.storage.dtype;
-  const std::uint64_t available = storage.size() / element_size(dtype);
   if (t.storage.view_offset > available || t.storage.numel > available - t.storage.view_offset)
     throw bad("storage '" + t.storage.key + "' holds " + std::to_string(available) + " " + dtype_name(dtype) +
               " elements, but the file declares " + std::to_string(t.storage.view_offset + t.storage.numel));
   if (t.offset < 0) throw bad("negative storage offset");
-  std::uint64_t numel = 1, last = std::uint64_t(t.offset);
-  for (std::size_t d = 0; d < t.size.size(); ++d) {
+  Layout layout;
+  std::uint64_t last = std::uint64_t(t.offset), expected_stride = 1;
+  for (std::size_t d = t.size.size(); d-- > 0;) {
     if (t.size[d] < 0 || t.stride[d] < 0) throw bad("negative size or stride");
     const auto size = std::uint64_t(t.size[d]), stride = std::uint64_t(t.stride[d]);
-    if (size != 0 && numel > (std::uint64_t(1) << 40) / size) throw bad("more than 2^40 elements");
-    numel *= size;
+    if (size != 0 && layout.numel > (std::uint64_t(1) << 40) / size) throw bad("more than 2^40 elements");
+    layout.numel *= size;
     if (size > 1 && stride > ((std::uint64_t(1) << 62) - last) / (size - 1)) throw bad("stride overflow");
     if (size > 0) last += (size - 1) * stride;
+    layout.contiguous &= size <= 1 || stride == expected_stride;
+    expected_stride *= size;
   }
-  if (numel > 0 && last >= t.storage.numel)
+  if (layout.numel > 0 && last >= t.storage.numel)
     throw bad("reaches element " + std::to_string(last) + " of a storage with " + std::to_string(t.storage.numel) +
               " (offset " + std::to_string(t.offset) + ", shape " + shape_string(t.size) + ", stride " +
               shape_string(t.stride) + ")");
+  return layout;
+}
 
+inline Tensor empty_tensor(const pickle::TensorRef& t) {
   Tensor out;
-  out.dtype = dtype;
+  out.dtype = t.storage.dtype;
   out.shape.assign(t.size.begin(), t.size.end());
+  if (out.dtype == DType::I64) out.integers.resize(std::size_t(std::accumulate(
+                                   out.shape.begin(), out.shape.end(), std::size_t(1), std::multiplies<>())));
+  else out.values = xt::xarray<float>::from_shape(out.shape);
+  prefer_huge_pages(out.dtype == DType::I64 ? static_cast<void*>(out.integers.data()) : out.values.data(),
+                    out.dtype == DType::I64 ? 8 * out.integers.size() : 4 * out.values.size());
+  return out;
+}
+
+// Copies tensor `t` out of its storage bytes into C order, after checking its layout.
+inline Tensor rebuild(const std::string& name, const pickle::TensorRef& t, std::span<const std::byte> storage) {
+  const DType dtype = t.storage.dtype;
+  const Layout layout = check_layout(name, t, storage.size() / element_size(dtype));
+  Tensor out = empty_tensor(t);
   const std::byte* base = storage.data() + t.storage.view_offset * element_size(dtype);
-  bool contiguous = true;  // C order: each stride is the product of the sizes after it
-  for (std::size_t d = t.size.size(), expected = 1; d-- > 0; expected *= std::size_t(t.size[d]))
-    contiguous &= t.size[d] <= 1 || std::size_t(t.stride[d]) == expected;
   const auto gather = [&](auto* dst, auto element) {
-    if (contiguous) {
-      for (std::size_t i = 0; i < numel; ++i) dst[i] = element(std::size_t(t.offset) + i);
+    if (layout.contiguous) {
+      for (std::size_t i = 0; i < layout.numel; ++i) dst[i] = element(std::size_t(t.offset) + i);
       return;
     }
     std::vector<std::int64_t> index(t.size.size(), 0);
     std::uint64_t at = std::uint64_t(t.offset);
-    for (std::size_t i = 0; i < numel; ++i) {
+    for (std::size_t i = 0; i < layout.numel; ++i) {
       dst[i] = element(std::size_t(at));
       for (std::size_t d = t.size.size(); d-- > 0;) {  // odometer over the C-order index
         at += std::uint64_t(t.stride[d]);
@@ -127,17 +149,14 @@ inline Tensor rebuild(const std::string& name, const pickle::TensorRef& t, std::
     }
   };
   if (dtype == DType::I64) {
-    out.integers.resize(std::size_t(numel));
     gather(out.integers.data(), [&](std::size_t k) {
       std::int64_t v;
       std::memcpy(&v, base + 8 * k, 8);
       return v;
     });
-  } else if (dtype == DType::F32 && contiguous) {  // the common case: one copy
-    out.values.resize(std::size_t(numel));
-    if (numel > 0) std::memcpy(out.values.data(), base + 4 * std::size_t(t.offset), 4 * std::size_t(numel));
+  } else if (dtype == DType::F32 && layout.contiguous) {  // the common case: one copy
+    if (layout.numel > 0) std::memcpy(out.values.data(), base + 4 * std::size_t(t.offset), 4 * std::size_t(layout.numel));
   } else {
-    out.values.resize(std::size_t(numel));
     gather(out.values.data(), [&](std::size_t k) { return float(element_at(base, dtype, k)); });
   }
   return out;
@@ -168,12 +187,29 @@ inline Tensors read_zip(const ZipArchive& zip, const TorchLimits& limits) {
   pickle::Unpickler unpickler(pkl.span(), [](const Value& pid, std::size_t at) { return storage_from_pid(pid, at, false); },
                               limits.pickle);
   const Ref top = unpickler.load();
+  const auto refs = tensors_of(*top);
+  std::map<std::string, int> users;
+  for (const auto& [name, ref] : refs) ++users[ref->storage.key];
   std::map<std::string, Bytes> storages;
   Tensors out;
-  for (const auto& [name, ref] : tensors_of(*top)) {
-    auto it = storages.find(ref->storage.key);
-    if (it == storages.end())
-      it = storages.emplace(ref->storage.key, zip.read(prefix + "/data/" + ref->storage.key, limits.max_storage_bytes)).first;
+  for (const auto& [name, ref] : refs) {
+    const std::string entry = prefix + "/data/" + ref->storage.key;
+    const auto& s = ref->storage;
+    // A float32 tensor that is its storage's only user and spans it from the start is read
+    // straight into its own memory, as torch.load does: one read, no extra copy.
+    if (s.dtype == DType::F32 && users[s.key] == 1 && ref->offset == 0 && s.view_offset == 0) {
+      const auto bytes = zip.size_of(entry);
+      if (!bytes) throw FormatError("the archive has no entry '" + entry + "'");
+      const Layout layout = check_layout(name, *ref, *bytes / 4);
+      if (layout.contiguous && layout.numel * 4 == *bytes) {
+        Tensor t = empty_tensor(*ref);
+        zip.read_into(entry, reinterpret_cast<std::byte*>(t.values.data()), *bytes);
+        out[name] = std::move(t);
+        continue;
+      }
+    }
+    auto it = storages.find(s.key);
+    if (it == storages.end()) it = storages.emplace(s.key, zip.read(entry, limits.max_storage_bytes)).first;
     out[name] = rebuild(name, *ref, it->second.span());
   }
   return out;

@@ -59,30 +59,35 @@ class ZipArchive {
     return st.size;
   }
 
-  // The whole of entry `name`, refused beyond `max_size` bytes; libzip checks the CRC as the
-  // last byte is read.
+  // The whole of entry `name`, refused beyond `max_size` bytes.
   Bytes read(const std::string& name, std::uint64_t max_size) const {
     const auto size = size_of(name);
     if (!size) throw FormatError("the archive has no entry '" + name + "'");
     if (*size > max_size)
       throw FormatError("entry '" + name + "' is " + std::to_string(*size) + " bytes, more than the " +
                         std::to_string(max_size) + " allowed");
-    Bytes out{std::unique_ptr<std::byte[]>(new std::byte[std::size_t(*size)]), std::size_t(*size)};
+    Bytes out = Bytes::allocate(std::size_t(*size));
+    read_into(name, out.data.get(), out.size);
+    return out;
+  }
+
+  // Reads entry `name`, which must be exactly `size` bytes, into `dst`; libzip checks the CRC
+  // as it reaches the end of the entry.
+  void read_into(const std::string& name, std::byte* dst, std::uint64_t size) const {
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(zip_fopen(zip_.get(), name.c_str(), ZIP_FL_ENC_RAW),
                                                            zip_fclose);
     if (!file) throw FormatError("cannot open entry '" + name + "': " + zip_strerror(zip_.get()));
-    std::size_t done = 0;
-    while (done < out.size) {
-      const zip_int64_t got = zip_fread(file.get(), out.data.get() + done, out.size - done);
+    std::uint64_t done = 0;
+    while (done < size) {
+      const zip_int64_t got = zip_fread(file.get(), dst + done, size - done);
       if (got < 0) throw FormatError("cannot read entry '" + name + "': " + zip_file_strerror(file.get()));
       if (got == 0) throw FormatError("entry '" + name + "' ends early");
-      done += std::size_t(got);
+      done += std::uint64_t(got);
     }
-    // The CRC is compared when the reader sees the end of the entry.
     std::byte extra;
-    if (zip_fread(file.get(), &extra, 1) < 0)
-      throw FormatError("entry '" + name + "' is damaged: " + zip_file_strerror(file.get()));
-    return out;
+    const zip_int64_t more = zip_fread(file.get(), &extra, 1);
+    if (more < 0) throw FormatError("entry '" + name + "' is damaged: " + zip_file_strerror(file.get()));
+    if (more > 0) throw FormatError("entry '" + name + "' is longer than its recorded size");
   }
 
  private:
