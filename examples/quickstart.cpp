@@ -1,15 +1,18 @@
 // examples/quickstart.cpp — what thaw's types know before anything runs (the cost of the
 // paper's nine freeze patterns), then a forward pass of the mid-level feature extractor.
 //
-//   quickstart [--weights DIR] [--batch N] [--threads N]
+//   quickstart [--weights FILE|DIR] [--batch N] [--threads N]
 //
-// DIR holds torchvision-named <key>.npy files; without it the weights are random (seeded).
+// FILE is torchvision's alexnet-owt-7be5be79.pth (or -4df8aa71.pth), any torch.save'd AlexNet
+// state dict, or a .safetensors file: its ImageNet body is loaded and the 1-logit head drawn
+// afresh. DIR holds torchvision-named <key>.npy files. Without either the weights are random.
 #include <thaw/thaw.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <tuple>
 
@@ -24,7 +27,7 @@ struct Options {
 };
 
 [[noreturn]] void usage(const char* message) {
-  std::fprintf(stderr, "quickstart: %s\nusage: quickstart [--weights DIR] [--batch N] [--threads N]\n", message);
+  std::fprintf(stderr, "quickstart: %s\nusage: quickstart [--weights FILE|DIR] [--batch N] [--threads N]\n", message);
   std::exit(2);
 }
 
@@ -75,11 +78,16 @@ int main(int argc, char** argv) try {
 
   using Net = thaw::paper::MidLevelFE;
   thaw::Model<Net, thaw::Cpu> model(/*seed=*/2020);
-  if (!opt.weights.empty()) {
+  if (std::filesystem::is_directory(opt.weights)) {
     model.load_state_dict(thaw::io::load_npy_dir(opt.weights));
     std::printf("loaded weights from %s\n", opt.weights.c_str());
+  } else if (!opt.weights.empty()) {
+    const bool safetensors = std::filesystem::path(opt.weights).extension() == ".safetensors";
+    const auto report = model.load_pretrained(safetensors ? thaw::io::load_safetensors(opt.weights)
+                                                          : thaw::io::load_torch(opt.weights));
+    std::printf("%s: %s\n", opt.weights.c_str(), report.summary().c_str());
   } else {
-    std::printf("weights: random (seed 2020); pass --weights DIR for torchvision-named .npy files\n");
+    std::printf("weights: random (seed 2020); pass --weights alexnet-owt-7be5be79.pth for ImageNet's\n");
   }
   model.eval();
 

@@ -20,7 +20,9 @@ foreach(step "${consumer_args}" "--build;${WORK}/consumer")
     message(FATAL_ERROR "consumer step 'cmake ${step}' failed:\n${out}")
   endif()
 endforeach()
-execute_process(COMMAND ${WORK}/consumer/consumer ${WORK}/weights RESULT_VARIABLE rc
+file(MAKE_DIRECTORY ${WORK}/weights)
+execute_process(COMMAND ${WORK}/consumer/consumer ${WORK}/weights
+                        ${THAW_SOURCE}/tests/data/torch-2.11/fixture_zip.pth RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE out)
 message(STATUS "${out}")
 if(NOT rc EQUAL 0)
