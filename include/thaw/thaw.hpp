@@ -13,5 +13,7 @@
 #include "thaw/io/npy.hpp"
 #include "thaw/io/safetensors.hpp"
 #include "thaw/io/torch.hpp"
+#include "thaw/metrics/delong.hpp"
+#include "thaw/metrics/roc.hpp"
 #include "thaw/models/alexnet.hpp"
 #include "thaw/models/paper_cases.hpp"
