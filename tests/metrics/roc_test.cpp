@@ -160,7 +160,8 @@ TEST_CASE("DeLong at the edges: perfect separation, all tied, a logit-scale inte
 }
 
 TEST_CASE("normal_quantile equals Python's statistics.NormalDist", "[metrics]") {
-  for (const auto& [p, q] : index_json()["quantiles"].items()) {
+  const auto index = index_json();  // kept alive: items() only refers to it
+  for (const auto& [p, q] : index["quantiles"].items()) {
     INFO("p = " << p);
     CHECK(metrics::normal_quantile(std::stod(p)) == Approx(q.get<double>()).epsilon(1e-13).margin(1e-15));
   }

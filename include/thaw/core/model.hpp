@@ -21,25 +21,9 @@
 #include "thaw/core/net.hpp"
 #include "thaw/core/state_dict.hpp"
 #include "thaw/layers/relu.hpp"
+#include "thaw/train/loss.hpp"
 
 namespace thaw {
-
-// What Model::load_pretrained took from the file, drew afresh, and left unused.
-struct PretrainedReport {
-  std::vector<std::string> loaded, initialized, ignored;
-
-  std::string summary() const {
-    std::string s = "loaded " + std::to_string(loaded.size()) + " tensors";
-    const auto list = [](const std::vector<std::string>& keys) {
-      std::string out;
-      for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-      return out;
-    };
-    if (!initialized.empty()) s += "; initialized " + list(initialized);
-    if (!ignored.empty()) s += "; ignored " + list(ignored);
-    return s;
-  }
-};
 
 namespace detail {
 
@@ -91,6 +75,82 @@ class Model {
   bool is_training() const { return context_.training; }
   // Seeds dropout's mask generator (train mode only).
   void seed_dropout(std::uint64_t seed) { context_.dropout_rng.seed(seed); }
+  // Dropout off makes it the identity in train mode too (comparisons against PyTorch need it).
+  void set_dropout(bool on) { context_.dropout = on; }
+
+  // Which layers' backward step computes the gradient of their input: only those above the
+  // lowest trainable layer. The backward pass stops at that layer; nothing below it runs.
+  static constexpr std::array<bool, N::size> computes_input_gradient = [] {
+    std::array<bool, N::size> plan{};
+    for (std::size_t i = 0; i < N::size; ++i) plan[i] = i > N::first_trainable && N::first_trainable < N::size;
+    return plan;
+  }();
+
+  // One one-step of training on a batch: forward (train mode unless eval() was called), the
+  // mean BCE-with-logits loss against `labels` (0/1, one per output), backward through the
+  // trainable part, then optimizer.step(*this). Returns the loss.
+  template <class Optimizer>
+  float train_step(const xt::xtensor<float, 4>& batch, std::span<const float> labels, Optimizer& optimizer) {
+    const float loss = compute_gradients(batch, labels);
+    optimizer.step(*this);
+    return loss;
+  }
+
+  // Forward, loss and backward without an update: fills the gradients of every trainable
+  // tensor (see gradients()) and returns the loss.
+  float compute_gradients(const xt::xtensor<float, 4>& batch, std::span<const float> labels) {
+    const std::size_t n = check_batch(batch);
+    const std::size_t outputs = n * output_shape.size();
+    if (labels.size() != outputs)
+      throw std::invalid_argument("thaw::Model::train_step: " + std::to_string(labels.size()) + " labels for " +
+                                  std::to_string(outputs) + " outputs (one label per image and output)");
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] != 0.0f && labels[i] != 1.0f)
+        throw std::invalid_argument("thaw::Model::train_step: label " + std::to_string(i) + " is " +
+                                    std::to_string(labels[i]) + "; labels must be 0 or 1");
+    ++steps_;
+    const float* z = run(batch.data(), n);
+    const double loss = train::bce_with_logits(z, labels.data(), outputs, ensure_size(loss_grad_, outputs));
+    if (!std::isfinite(loss))
+      throw std::runtime_error("thaw::Model::train_step: step " + std::to_string(steps_) + ": the loss is " +
+                               (std::isnan(loss) ? "NaN" : "infinite") + "; " + first_non_finite(batch.data(), n) +
+                               " (check the inputs; lower the learning rate)");
+    backward(n);
+    return float(loss);
+  }
+
+  // f(key, parameters, gradient) for every trainable tensor, in layer order; frozen layers
+  // have no gradient and are never visited.
+  template <class F>
+  void for_each_trainable(F&& f) {
+    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) {
+      if constexpr (N::trainable[I]) {
+        const std::string prefix = N::key(I);
+        f(prefix + ".weight", std::span(layer.weight), std::span<const float>(layer.weight_grad));
+        f(prefix + ".bias", std::span(layer.bias), std::span<const float>(layer.bias_grad));
+      }
+    });
+  }
+
+  // The trainable tensors' keys and sizes: what an optimizer keeps state for.
+  std::vector<std::pair<std::string, std::size_t>> trainable_tensors() {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    for_each_trainable([&](const std::string& key, auto params, auto) { out.emplace_back(key, params.size()); });
+    return out;
+  }
+
+  // The gradients from the last compute_gradients/train_step, by key (trainable tensors only).
+  StateDict gradients() {
+    StateDict sd;
+    for_each_trainable([&](const std::string& key, auto, std::span<const float> grad) {
+      xt::xarray<float> g = xt::zeros<float>({grad.size()});
+      std::copy(grad.begin(), grad.end(), g.begin());
+      sd.emplace(key, std::move(g));
+    });
+    return sd;
+  }
+
+  std::uint64_t steps() const { return steps_; }
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -102,7 +162,7 @@ class Model {
   // are errors.
   void load_state_dict(const StateDict& sd, bool strict = true) {
     for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
-      check_tensor(sd, key, shape, "load_state_dict", "");
+      check_state_dict_entry(sd, key, shape, "load_state_dict", "");
     });
     if (strict) {
       std::string unknown;
@@ -133,7 +193,7 @@ class Model {
     PretrainedReport report;
     for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
       if (replace_head && in_head(key)) return report.initialized.push_back(key);
-      check_tensor(sd, key, shape, "load_pretrained", " (only the head, '" + head + "*', may differ)");
+      check_state_dict_entry(sd, key, shape, "load_pretrained", " (only the head, '" + head + "*', may differ)");
       report.loaded.push_back(key);
     });
     for (const auto& [key, value] : sd)
@@ -209,8 +269,46 @@ class Model {
     return s[0];
   }
 
+  static float* ensure_size(std::vector<float>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+
+  // Backward from loss_grad_ down to the lowest trainable layer, generated per layer.
+  void backward(std::size_t n) {
+    const float* dy = loss_grad_.data();
+    [&]<std::size_t... R>(std::index_sequence<R...>) {
+      (
+          [&] {
+            constexpr std::size_t I = N::size - 1 - R;
+            if constexpr (N::first_trainable < N::size && I >= N::first_trainable) {
+              const float* x = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1];
+              dy = std::get<I>(layers_).backward(x, dy, n, computes_input_gradient[I], context_);
+            }
+          }(),
+          ...);
+    }(std::make_index_sequence<N::size>{});
+  }
+
+  // Where a forward pass first produced a NaN or an infinity: the input, or a layer's output.
+  std::string first_non_finite(const float* input, std::size_t n) const {
+    static constexpr auto shapes = N::shapes;
+    const auto bad = [](const float* values, std::size_t count) {
+      return std::find_if(values, values + count, [](float v) { return !std::isfinite(v); }) != values + count;
+    };
+    if (bad(input, n * input_shape.size())) return "the input batch holds a non-finite value";
+    const auto names = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<std::string, N::size>{N::template layer<I>::name()...};
+    }(std::make_index_sequence<N::size>{});
+    for (std::size_t i = 0; i < N::size; ++i)
+      if (bad(outputs_[i], n * shapes[i + 1].size()))
+        return "the first non-finite output is layer " + std::to_string(i) + " (" + names[i] + ", '" + N::key(i) + "')";
+    return "every layer output is finite";
+  }
+
   const float* run(const float* x, std::size_t n) {
     last_batch_ = n;
+    input_ = x;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((x = std::get<I>(layers_).forward(x, n, context_), outputs_[I] = x), ...);
     }(std::make_index_sequence<N::size>{});
@@ -260,21 +358,6 @@ class Model {
     for (float& b : layer.bias) b = u(rng);
   }
 
-  // Throws unless sd[key] exists with `shape` and only finite values.
-  static void check_tensor(const StateDict& sd, const std::string& key, const auto& shape, const char* who,
-                           const std::string& hint) {
-    const std::string where = std::string("thaw::Model::") + who + ": ";
-    auto it = sd.find(key);
-    if (it == sd.end())
-      throw std::invalid_argument(where + "missing key '" + key + "' (expected shape " + shape_string(shape) + ")" + hint);
-    if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(), it->second.shape().end()))
-      throw std::invalid_argument(where + "key '" + key + "' has shape " + shape_string(it->second.shape()) +
-                                  " but the model expects " + shape_string(shape) + hint);
-    for (float v : it->second)
-      if (!std::isfinite(v))
-        throw std::invalid_argument(where + "key '" + key + "' contains NaN or infinite values; the weights file is damaged");
-  }
-
   template <class Wanted>
   void copy_from(const StateDict& sd, Wanted&& wanted) {
     for_each_parameter(*this, [&](const std::string& key, const auto&, auto dst) {
@@ -294,6 +377,9 @@ class Model {
   typename Backend::context context_;
   std::array<const float*, N::size> outputs_{};
   std::size_t last_batch_ = 0;
+  const float* input_ = nullptr;
+  std::vector<float> loss_grad_;
+  std::uint64_t steps_ = 0;
 };
 
 }  // namespace thaw

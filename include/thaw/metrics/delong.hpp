@@ -47,9 +47,11 @@ struct AucCovariance {
 };
 
 // The standard normal quantile: Acklam's rational approximation, polished by one Halley step
-// on erfc (about 1e-15 relative).
+// on erfc (about 1e-15 relative). The upper half goes through the lower one, where 1 - p is
+// exact and erfc has no cancellation.
 inline double normal_quantile(double p) {
   if (!(p > 0.0 && p < 1.0)) throw std::invalid_argument("thaw::metrics::normal_quantile: p must be in (0, 1)");
+  if (p > 0.5) return -normal_quantile(1.0 - p);
   static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
                                  1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,

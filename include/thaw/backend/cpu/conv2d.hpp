@@ -83,6 +83,28 @@ inline void bias_activation_to_nchw(const float* products, const float* bias, st
   }
 }
 
+// The reverse of im2col: adds each column entry back onto the input pixel it was copied from.
+// Rows of one input channel touch only that channel, so channels run in parallel.
+inline void col2im_add(const ConvGeometry& g, const float* columns, std::size_t count, float* dx) {
+  const std::size_t plane = g.plane(), k = g.kernel, kk = k * k;
+  const std::size_t in_plane = g.in.h * g.in.w, image = g.in.size(), s = g.stride;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t c = 0; c < std::ptrdiff_t(g.in.c); ++c)
+    for (std::size_t r = std::size_t(c) * kk; r < (std::size_t(c) + 1) * kk; ++r) {
+      const std::size_t ky = r / k % k, kx = r % k;
+      const ValidRange cols = valid_outputs(kx, g.padding, s, g.in.w, g.out.w);
+      const ValidRange lines = valid_outputs(ky, g.padding, s, g.in.h, g.out.h);
+      const float* src = columns + r * count * plane;
+      for (std::size_t n = 0; n < count; ++n, src += plane) {
+        float* dst = dx + n * image + std::size_t(c) * in_plane;
+        for (std::size_t oy = lines.first; oy < lines.last; ++oy) {
+          float* in = dst + (oy * s + ky - g.padding) * g.in.w + kx - g.padding;
+          for (std::size_t ox = cols.first; ox < cols.last; ++ox) in[ox * s] += src[oy * g.out.w + ox];
+        }
+      }
+    }
+}
+
 // Reusable buffers for conv2d_forward: grown on demand, never shrunk, so steady-state calls
 // allocate nothing.
 struct ConvScratch {
@@ -108,6 +130,48 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
     im2col(g, x + n0 * g.in.size(), count, scratch.columns.data());
     gemm(weight, scratch.columns.data(), products, oc, rows, count * plane);
     bias_activation_to_nchw(products, bias, oc, count, plane, relu, dst);
+  }
+}
+
+// Backward of y = act(conv(x, W) + b), chunk by chunk as the forward pass. dweight/dbias/dx
+// are written (not accumulated) when non-null; the columns are rebuilt from x rather than kept.
+inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
+                            std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
+                            float* dx, ConvScratch& scratch) {
+  const std::size_t rows = g.rows(), plane = g.plane(), oc = g.out.c;
+  const std::size_t chunk =
+      std::clamp<std::size_t>(ConvScratch::column_budget_floats / (rows * plane), 1, batch);
+  if (scratch.columns.size() < rows * plane * chunk) scratch.columns.resize(rows * plane * chunk);
+  if (scratch.products.size() < oc * plane * chunk) scratch.products.resize(oc * plane * chunk);
+  if (dbias) std::fill_n(dbias, oc, 0.0f);
+  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
+    const std::size_t count = std::min(chunk, batch - n0), cp = count * plane;
+    // dz[o, (n, p)]: the gradient before the activation, in the GEMMs' layout.
+    float* dz = scratch.products.data();
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(oc); ++o)
+      for (std::size_t n = 0; n < count; ++n) {
+        const std::size_t at = ((n0 + n) * oc + std::size_t(o)) * plane;
+        float* dst = dz + std::size_t(o) * cp + n * plane;
+        for (std::size_t i = 0; i < plane; ++i) dst[i] = relu && !(y[at + i] > 0.0f) ? 0.0f : dy[at + i];
+      }
+    if (dbias)
+      for (std::size_t o = 0; o < oc; ++o) {
+        float sum = 0.0f;
+        for (std::size_t i = 0; i < cp; ++i) sum += dz[o * cp + i];
+        dbias[o] += sum;
+      }
+    if (dweight) {
+      im2col(g, x + n0 * g.in.size(), count, scratch.columns.data());
+      if (n0 == 0) gemm_t<false, true>(dz, scratch.columns.data(), dweight, oc, cp, rows);
+      else gemm_t<false, true, true>(dz, scratch.columns.data(), dweight, oc, cp, rows);
+    }
+    if (dx) {
+      float* d = dx + n0 * g.in.size();
+      std::fill_n(d, count * g.in.size(), 0.0f);
+      gemm_t<true, false>(weight, dz, scratch.columns.data(), rows, oc, cp);
+      col2im_add(g, scratch.columns.data(), count, d);
+    }
   }
 }
 

@@ -26,4 +26,21 @@ inline void gemm_bt(const float* a, const float* b, float* c, std::size_t m, std
       ConstMatrixMap(a, Index(m), Index(k)) * ConstMatrixMap(b, Index(n), Index(k)).transpose();
 }
 
+// c (+)= op(a) * op(b) for the backward pass: a is [m, k] ([k, m] when TransA), b is [k, n]
+// ([n, k] when TransB); with Accumulate the product is added to c.
+template <bool TransA, bool TransB, bool Accumulate = false>
+void gemm_t(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n) {
+  using Index = Eigen::Index;
+  const auto op_a = [&] {
+    if constexpr (TransA) return ConstMatrixMap(a, Index(k), Index(m)).transpose();
+    else return ConstMatrixMap(a, Index(m), Index(k));
+  }();
+  const auto op_b = [&] {
+    if constexpr (TransB) return ConstMatrixMap(b, Index(n), Index(k)).transpose();
+    else return ConstMatrixMap(b, Index(k), Index(n));
+  }();
+  if constexpr (Accumulate) MatrixMap(c, Index(m), Index(n)).noalias() += op_a * op_b;
+  else MatrixMap(c, Index(m), Index(n)).noalias() = op_a * op_b;
+}
+
 }  // namespace thaw::cpu

@@ -1,10 +1,16 @@
 // thaw/backend/cpu/layers.hpp — the CPU implementation object of each layer type: its
-// parameters, its output buffer and its forward step. Model<Net, Cpu> holds one per layer.
+// parameters (and, for trainable layers only, their gradients), its output buffer, and its
+// forward and backward steps. Model<Net, Cpu> holds one per layer.
+//
+// backward(x, dy, batch, need_dx, ctx) takes the layer's input x and the gradient of its
+// output, stores parameter gradients if the layer trains, and returns the gradient of its input
+// (nullptr when need_dx is false: nothing below needs it).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
@@ -22,9 +28,10 @@
 
 namespace thaw::cpu {
 
-// What the layers of one model share during a forward pass.
+// What the layers of one model share during a pass.
 struct Context {
   bool training = false;
+  bool dropout = true;  // off: dropout is the identity even in train mode (for parity tests)
   ConvScratch conv;
   std::mt19937_64 dropout_rng{0};
 };
@@ -46,15 +53,25 @@ template <class L, Shape In, bool Fused>
   requires(std::is_same_v<L, Flatten> || is_scope_v<L> || (std::is_same_v<L, ReLU> && Fused))
 struct Layer<L, In, Fused> {
   const float* forward(const float* x, std::size_t, Context&) { return x; }
+  const float* backward(const float*, const float* dy, std::size_t, bool need_dx, Context&) {
+    return need_dx ? dy : nullptr;
+  }
 };
+
+// Gradients exist only for trainable layers: a frozen layer has no such members at all.
+struct ParameterGradients {
+  std::vector<float> weight_grad, bias_grad;
+};
+struct NoGradients {};
 
 template <class L, Shape In, bool Fused>
   requires ParameterizedLayer<L>
-struct Layer<L, In, Fused> {
+struct Layer<L, In, Fused> : std::conditional_t<layer_is_trainable_v<L>, ParameterGradients, NoGradients> {
   static constexpr Shape out = L::output_shape(In);
+  static constexpr bool trainable = layer_is_trainable_v<L>;
   std::vector<float> weight = std::vector<float>(L::weight_size);
   std::vector<float> bias = std::vector<float>(L::bias_size);
-  std::vector<float> output;
+  std::vector<float> output, input_grad, scratch;
 
   const float* forward(const float* x, std::size_t batch, Context& ctx) {
     float* y = ensure(output, batch * out.size());
@@ -65,6 +82,24 @@ struct Layer<L, In, Fused> {
       linear_forward(x, batch, L::in_features, L::out_features, weight.data(), bias.data(), Fused, y);
     }
     return y;
+  }
+
+  const float* backward(const float* x, const float* dy, std::size_t batch, bool need_dx, Context& ctx) {
+    float* dweight = nullptr;
+    float* dbias = nullptr;
+    if constexpr (trainable) {
+      dweight = ensure(this->weight_grad, L::weight_size);
+      dbias = ensure(this->bias_grad, L::bias_size);
+    }
+    float* dx = need_dx ? ensure(input_grad, batch * In.size()) : nullptr;
+    if constexpr (requires { L::kernel; }) {
+      const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
+      conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
+    } else {
+      linear_backward(x, output.data(), dy, batch, L::in_features, L::out_features, weight.data(), Fused,
+                      ensure(scratch, batch * out.size()), dweight, dbias, dx);
+    }
+    return dx;
   }
 };
 
@@ -77,6 +112,14 @@ struct Layer<ReLU, In, false> {
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * In.size()); ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return y;
   }
+  const float* backward(const float*, const float* dy, std::size_t batch, bool need_dx, Context&) {
+    if (!need_dx) return nullptr;
+    float* dx = ensure(input_grad, batch * In.size());
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * In.size()); ++i) dx[i] = output[i] > 0.0f ? dy[i] : 0.0f;
+    return dx;
+  }
+  std::vector<float> input_grad;
 };
 
 template <std::size_t K, std::size_t S, Shape In, bool Fused>
@@ -90,6 +133,13 @@ struct Layer<MaxPool2d<K, S>, In, Fused> {
     maxpool2d_forward<K, S>(In, out, x, batch, y, ensure(switches, batch * out.size()));
     return y;
   }
+  const float* backward(const float*, const float* dy, std::size_t batch, bool need_dx, Context&) {
+    if (!need_dx) return nullptr;
+    float* dx = ensure(input_grad, batch * In.size());
+    maxpool2d_backward(In, out, dy, switches.data(), batch, dx);
+    return dx;
+  }
+  std::vector<float> input_grad;
 };
 
 template <std::size_t H, std::size_t W, Shape In, bool Fused>
@@ -106,21 +156,45 @@ struct Layer<AdaptiveAvgPool2d<H, W>, In, Fused> {
       return y;
     }
   }
+  const float* backward(const float*, const float* dy, std::size_t batch, bool need_dx, Context&) {
+    if (!need_dx) return nullptr;
+    if constexpr (AdaptiveAvgPool2d<H, W>::is_identity(In)) {
+      return dy;
+    } else {
+      float* dx = ensure(input_grad, batch * In.size());
+      adaptive_avgpool2d_backward(In, out, dy, batch, dx);
+      return dx;
+    }
+  }
+  std::vector<float> input_grad;
 };
 
 // Inverted dropout: in train mode keeps each element with probability 1-p and scales it by
 // 1/(1-p); in eval mode it is the identity.
 template <std::size_t P, Shape In, bool Fused>
 struct Layer<Dropout<P>, In, Fused> {
-  std::vector<float> output;
+  static constexpr float scale = float(1.0 / (1.0 - Dropout<P>::probability));
+  std::vector<float> output, input_grad;
+  std::vector<std::uint8_t> kept;  // the last training pass's mask
+  bool active = false;             // whether the last forward pass dropped anything
 
   const float* forward(const float* x, std::size_t batch, Context& ctx) {
-    if (!ctx.training || P == 0) return x;
+    active = ctx.training && ctx.dropout && P > 0;
+    if (!active) return x;
     float* y = ensure(output, batch * In.size());
+    std::uint8_t* mask = ensure(kept, batch * In.size());
     std::bernoulli_distribution keep(1.0 - Dropout<P>::probability);
-    const float scale = float(1.0 / (1.0 - Dropout<P>::probability));
-    for (std::size_t i = 0; i < batch * In.size(); ++i) y[i] = keep(ctx.dropout_rng) ? x[i] * scale : 0.0f;
+    for (std::size_t i = 0; i < batch * In.size(); ++i) {
+      mask[i] = keep(ctx.dropout_rng);
+      y[i] = mask[i] ? x[i] * scale : 0.0f;
+    }
     return y;
+  }
+  const float* backward(const float*, const float* dy, std::size_t batch, bool need_dx, Context&) {
+    if (!need_dx || !active) return need_dx ? dy : nullptr;
+    float* dx = ensure(input_grad, batch * In.size());
+    for (std::size_t i = 0; i < batch * In.size(); ++i) dx[i] = kept[i] ? dy[i] * scale : 0.0f;
+    return dx;
   }
 };
 

@@ -24,4 +24,20 @@ inline void linear_forward(const float* x, std::size_t batch, std::size_t in_fea
   }
 }
 
+// Backward of y = act(x W^T + b) for the batch. `dz` receives the gradient before the
+// activation ([batch, out]); dweight/dbias/dx are written (not accumulated) when non-null.
+inline void linear_backward(const float* x, const float* y, const float* dy, std::size_t batch,
+                            std::size_t in_features, std::size_t out_features, const float* weight, bool relu,
+                            float* dz, float* dweight, float* dbias, float* dx) {
+  const std::size_t total = batch * out_features;
+  for (std::size_t i = 0; i < total; ++i) dz[i] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
+  if (dbias) {
+    std::fill_n(dbias, out_features, 0.0f);
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t o = 0; o < out_features; ++o) dbias[o] += dz[n * out_features + o];
+  }
+  if (dweight) gemm_t<true, false>(dz, x, dweight, out_features, batch, in_features);
+  if (dx) gemm_t<false, false>(dz, weight, dx, batch, out_features, in_features);
+}
+
 }  // namespace thaw::cpu

@@ -2,6 +2,7 @@
 // average pooling with PyTorch's bin boundaries.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -48,6 +49,20 @@ void maxpool2d_forward(Shape in, Shape out, const float* x, std::size_t batch, f
   }
 }
 
+// Routes each output's gradient to the input its switch recorded; the rest of dx is zero.
+inline void maxpool2d_backward(Shape in, Shape out, const float* dy, const std::int32_t* switches,
+                               std::size_t batch, float* dx) {
+  const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
+    float* dst = dx + std::size_t(p) * in_plane;
+    std::fill_n(dst, in_plane, 0.0f);
+    const float* src = dy + std::size_t(p) * out_plane;
+    const std::int32_t* sw = switches + std::size_t(p) * out_plane;
+    for (std::size_t o = 0; o < out_plane; ++o) dst[sw[o]] += src[o];
+  }
+}
+
 // Bin i of an axis of length `in` split into `out` bins: [floor(i*in/out), ceil((i+1)*in/out)).
 constexpr std::size_t bin_begin(std::size_t i, std::size_t in, std::size_t out) { return i * in / out; }
 constexpr std::size_t bin_end(std::size_t i, std::size_t in, std::size_t out) {
@@ -68,6 +83,25 @@ inline void adaptive_avgpool2d_forward(Shape in, Shape out, const float* x, std:
         for (std::size_t iy = y0; iy < y1; ++iy)
           for (std::size_t ix = x0; ix < x1; ++ix) sum += src[iy * in.w + ix];
         dst[oy * out.w + ox] = sum / float((y1 - y0) * (x1 - x0));
+      }
+  }
+}
+
+// Each output's gradient, shared equally by the inputs of its bin.
+inline void adaptive_avgpool2d_backward(Shape in, Shape out, const float* dy, std::size_t batch, float* dx) {
+  const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
+    float* dst = dx + std::size_t(p) * in_plane;
+    std::fill_n(dst, in_plane, 0.0f);
+    const float* src = dy + std::size_t(p) * out_plane;
+    for (std::size_t oy = 0; oy < out.h; ++oy)
+      for (std::size_t ox = 0; ox < out.w; ++ox) {
+        const std::size_t y0 = bin_begin(oy, in.h, out.h), y1 = bin_end(oy, in.h, out.h);
+        const std::size_t x0 = bin_begin(ox, in.w, out.w), x1 = bin_end(ox, in.w, out.w);
+        const float share = src[oy * out.w + ox] / float((y1 - y0) * (x1 - x0));
+        for (std::size_t iy = y0; iy < y1; ++iy)
+          for (std::size_t ix = x0; ix < x1; ++ix) dst[iy * in.w + ix] += share;
       }
   }
 }

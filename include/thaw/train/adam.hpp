@@ -1,0 +1,109 @@
+// thaw/train/adam.hpp — Adam and StepLR exactly as torch.optim defines them (single-tensor
+// Adam: bias-corrected moments, eps added after the square root; StepLR multiplies the rate
+// by gamma every `step_size` epochs). State exists for the trainable tensors only.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace thaw::train {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;  // L2 added to the gradient, as torch.optim.Adam (not AdamW)
+};
+
+class Adam {
+ public:
+  template <class Model>
+  Adam(Model& model, AdamOptions options = {}) : options_(options) {
+    if (!(options.lr > 0) || !(options.beta1 >= 0 && options.beta1 < 1) || !(options.beta2 >= 0 && options.beta2 < 1) ||
+        !(options.eps > 0) || !(options.weight_decay >= 0))
+      throw std::invalid_argument("thaw::train::Adam: need lr > 0, 0 <= beta1, beta2 < 1, eps > 0, weight_decay >= 0");
+    for (const auto& [key, size] : model.trainable_tensors()) {
+      keys_.push_back(key);
+      exp_avg_.emplace_back(size, 0.0f);
+      exp_avg_sq_.emplace_back(size, 0.0f);
+    }
+  }
+
+  // One update of every trainable tensor of `model` from its current gradient.
+  template <class Model>
+  void step(Model& model) {
+    ++step_;
+    const double bias_correction1 = 1 - std::pow(options_.beta1, double(step_));
+    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(options_.beta2, double(step_)));
+    const float b1 = float(options_.beta1), b2 = float(options_.beta2);
+    const float step_size = float(options_.lr / bias_correction1), c2 = float(bias_correction2_sqrt);
+    const float eps = float(options_.eps), decay = float(options_.weight_decay);
+    std::size_t t = 0;
+    model.for_each_trainable([&](const std::string& key, auto params, auto grads) {
+      if (t >= keys_.size() || keys_[t] != key)
+        throw std::logic_error("thaw::train::Adam::step: '" + key + "' is not the tensor this optimizer was built for");
+      float* m = exp_avg_[t].data();
+      float* v = exp_avg_sq_[t].data();
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const float g = decay != 0 ? grads[i] + decay * params[i] : grads[i];
+        m[i] = m[i] * b1 + g * (1 - b1);
+        v[i] = v[i] * b2 + (1 - b2) * g * g;
+        const float denom = std::sqrt(v[i]) / c2 + eps;
+        params[i] += -step_size * m[i] / denom;
+      }
+      ++t;
+    });
+  }
+
+  double lr() const { return options_.lr; }
+  void set_lr(double lr) { options_.lr = lr; }
+  std::uint64_t steps() const { return step_; }
+  const AdamOptions& options() const { return options_; }
+
+  // The optimizer state, for checkpoints: tensor keys, first and second moments, step count.
+  const std::vector<std::string>& keys() const { return keys_; }
+  std::vector<std::vector<float>>& exp_avg() { return exp_avg_; }
+  std::vector<std::vector<float>>& exp_avg_sq() { return exp_avg_sq_; }
+  void set_steps(std::uint64_t steps) { step_ = steps; }
+
+  // Floats of state the optimizer holds (two moments per trainable parameter).
+  std::size_t state_size() const {
+    std::size_t n = 0;
+    for (const auto& m : exp_avg_) n += 2 * m.size();
+    return n;
+  }
+
+ private:
+  AdamOptions options_;
+  std::uint64_t step_ = 0;
+  std::vector<std::string> keys_;
+  std::vector<std::vector<float>> exp_avg_, exp_avg_sq_;
+};
+
+// torch.optim.lr_scheduler.StepLR: after every `step_size` calls of step(), lr *= gamma.
+class StepLR {
+ public:
+  StepLR(Adam& optimizer, std::size_t step_size, double gamma = 0.1) : optimizer_(optimizer), step_size_(step_size), gamma_(gamma) {
+    if (step_size == 0 || !(gamma > 0)) throw std::invalid_argument("thaw::train::StepLR: need step_size >= 1 and gamma > 0");
+  }
+  // Call once per epoch, after the epoch's optimizer steps (as in PyTorch).
+  void step() {
+    ++epoch_;
+    if (epoch_ % step_size_ == 0) optimizer_.set_lr(optimizer_.lr() * gamma_);
+  }
+  std::size_t epoch() const { return epoch_; }
+  void set_epoch(std::size_t epoch) { epoch_ = epoch; }
+
+ private:
+  Adam& optimizer_;
+  std::size_t step_size_;
+  double gamma_;
+  std::size_t epoch_ = 0;
+};
+
+}  // namespace thaw::train
