@@ -15,7 +15,7 @@ ctest --preset release -j "$jobs"
 
 start=$(date +%s)
 cmake --preset asan
-cmake --build --preset asan -j "$jobs" --target thaw_unit_tests thaw_no_alloc_test thaw_io_tests \
+cmake --build --preset asan -j "$jobs" --target thaw_unit_tests thaw_no_alloc_test thaw_resume_test thaw_io_tests \
   thaw_metrics_tests thaw_header_tests thaw_static_tests thaw_fuzz_unpickler thaw_fuzz_torch thaw_fuzz_safetensors
 echo "test.sh: asan build took $(( $(date +%s) - start )) s"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"

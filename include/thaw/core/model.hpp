@@ -20,6 +20,7 @@
 
 #include "thaw/core/net.hpp"
 #include "thaw/core/state_dict.hpp"
+#include "thaw/layers/dropout.hpp"
 #include "thaw/layers/relu.hpp"
 #include "thaw/train/loss.hpp"
 
@@ -36,6 +37,11 @@ constexpr bool applies_next_relu() {
   else
     return false;
 }
+
+template <class L>
+inline constexpr bool is_dropout_v = false;
+template <std::size_t P>
+inline constexpr bool is_dropout_v<Dropout<P>> = true;
 
 // Layer I is a ReLU already applied by its predecessor.
 template <class N, std::size_t I>
@@ -99,7 +105,30 @@ class Model {
   // Forward, loss and backward without an update: fills the gradients of every trainable
   // tensor (see gradients()) and returns the loss.
   float compute_gradients(const xt::xtensor<float, 4>& batch, std::span<const float> labels) {
-    const std::size_t n = check_batch(batch);
+    return compute_gradients_from<0>(batch.data(), check_batch(batch), labels);
+  }
+
+  // The frozen layers a trainer may run once per image and cache: everything below the lowest
+  // trainable layer, up to the first dropout (whose output changes every pass).
+  static constexpr std::size_t frozen_prefix = []<std::size_t... I>(std::index_sequence<I...>) {
+    constexpr std::array<bool, N::size> dropout{detail::is_dropout_v<typename N::template layer<I>>...};
+    std::size_t p = 0;
+    while (p < N::first_trainable && p < N::size && !dropout[p]) ++p;
+    return p;
+  }(std::make_index_sequence<N::size>{});
+  static constexpr Shape frozen_prefix_shape = N::shapes[frozen_prefix];
+
+  // The output of layers [0, frozen_prefix) for n images (NCHW rows; valid until the next pass).
+  const float* forward_frozen_prefix(const float* images, std::size_t n) { return run<0, frozen_prefix>(images, n); }
+  // The network's outputs for n inputs of layer Start (flat rows; valid until the next pass).
+  template <std::size_t Start>
+  const float* forward_from(const float* inputs, std::size_t n) { return run<Start>(inputs, n); }
+
+  // compute_gradients for n inputs of layer Start, given as flat rows of N::shapes[Start]:
+  // with Start = frozen_prefix, from outputs cached by a trainer.
+  template <std::size_t Start>
+  float compute_gradients_from(const float* inputs, std::size_t n, std::span<const float> labels) {
+    static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
     const std::size_t outputs = n * output_shape.size();
     if (labels.size() != outputs)
       throw std::invalid_argument("thaw::Model::train_step: " + std::to_string(labels.size()) + " labels for " +
@@ -109,11 +138,11 @@ class Model {
         throw std::invalid_argument("thaw::Model::train_step: label " + std::to_string(i) + " is " +
                                     std::to_string(labels[i]) + "; labels must be 0 or 1");
     ++steps_;
-    const float* z = run(batch.data(), n);
+    const float* z = run<Start>(inputs, n);
     const double loss = train::bce_with_logits(z, labels.data(), outputs, ensure_size(loss_grad_, outputs));
     if (!std::isfinite(loss))
       throw std::runtime_error("thaw::Model::train_step: step " + std::to_string(steps_) + ": the loss is " +
-                               (std::isnan(loss) ? "NaN" : "infinite") + "; " + first_non_finite(batch.data(), n) +
+                               (std::isnan(loss) ? "NaN" : "infinite") + "; " + first_non_finite<Start>(inputs, n) +
                                " (check the inputs; lower the learning rate)");
     backward(n);
     return float(loss);
@@ -151,6 +180,8 @@ class Model {
   }
 
   std::uint64_t steps() const { return steps_; }
+  // The dropout mask generator, for checkpoints.
+  std::mt19937_64& dropout_rng() { return context_.dropout_rng; }
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -290,28 +321,33 @@ class Model {
     }(std::make_index_sequence<N::size>{});
   }
 
-  // Where a forward pass first produced a NaN or an infinity: the input, or a layer's output.
+  // Where a forward pass from layer Start first produced a NaN or an infinity: its input, or a
+  // layer's output.
+  template <std::size_t Start>
   std::string first_non_finite(const float* input, std::size_t n) const {
     static constexpr auto shapes = N::shapes;
     const auto bad = [](const float* values, std::size_t count) {
       return std::find_if(values, values + count, [](float v) { return !std::isfinite(v); }) != values + count;
     };
-    if (bad(input, n * input_shape.size())) return "the input batch holds a non-finite value";
+    if (bad(input, n * shapes[Start].size())) return "the input batch holds a non-finite value";
     const auto names = [&]<std::size_t... I>(std::index_sequence<I...>) {
       return std::array<std::string, N::size>{N::template layer<I>::name()...};
     }(std::make_index_sequence<N::size>{});
-    for (std::size_t i = 0; i < N::size; ++i)
+    for (std::size_t i = Start; i < N::size; ++i)
       if (bad(outputs_[i], n * shapes[i + 1].size()))
         return "the first non-finite output is layer " + std::to_string(i) + " (" + names[i] + ", '" + N::key(i) + "')";
     return "every layer output is finite";
   }
 
+  // Layers [Begin, End) on x, which is the input of layer Begin (the batch when Begin is 0).
+  template <std::size_t Begin = 0, std::size_t End = N::size>
   const float* run(const float* x, std::size_t n) {
     last_batch_ = n;
-    input_ = x;
+    if constexpr (Begin == 0) input_ = x;
+    else outputs_[Begin - 1] = x;  // what backward reads as layer Begin's input
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((x = std::get<I>(layers_).forward(x, n, context_), outputs_[I] = x), ...);
-    }(std::make_index_sequence<N::size>{});
+      ((x = std::get<Begin + I>(layers_).forward(x, n, context_), outputs_[Begin + I] = x), ...);
+    }(std::make_index_sequence<End - Begin>{});
     return x;
   }
 

@@ -151,7 +151,7 @@ inline Safetensors read_safetensors(std::span<const std::byte> bytes, const std:
 }
 
 inline Safetensors read_safetensors(const std::filesystem::path& path) {
-  return read_safetensors(read_file(path, "thaw::io::read_safetensors").span(), "'" + path.string() + "'");
+  return read_safetensors(read_file(path, "thaw::io::read_safetensors").span(), quoted(path));
 }
 
 inline StateDict load_safetensors(const std::filesystem::path& path) { return read_safetensors(path).tensors; }

@@ -145,6 +145,13 @@ struct Bytes {
   std::span<const std::byte> span() const { return {data.get(), size}; }
 };
 
+// 'path', for messages (built by appending: g++ 12 -O3 warns falsely on "'" + string + "'").
+inline std::string quoted(const std::filesystem::path& path) {
+  std::string s = "'";
+  s.append(path.string()).append("'");
+  return s;
+}
+
 inline Bytes read_file(const std::filesystem::path& path, const std::string& who) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FormatError(who + ": cannot open '" + path.string() + "'");

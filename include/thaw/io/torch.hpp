@@ -310,7 +310,7 @@ inline Tensors read_torch(std::span<const std::byte> bytes, const std::string& s
 }
 
 inline Tensors read_torch(const std::filesystem::path& path, const TorchLimits& limits = {}) {
-  const std::string source = "'" + path.string() + "'";
+  const std::string source = quoted(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FormatError("thaw::io::read_torch: cannot open " + source);
   std::byte head[512];

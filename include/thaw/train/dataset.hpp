@@ -1,0 +1,37 @@
+// thaw/train/dataset.hpp — a labelled set of images in memory, [N, C, H, W] with one 0/1
+// label per image: what Trainer iterates over (the chest X-ray loaders produce it).
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+namespace thaw::train {
+
+struct Dataset {
+  xt::xtensor<float, 4> images;
+  std::vector<float> labels;
+
+  std::size_t size() const { return labels.size(); }
+
+  // Throws unless there is one 0/1 label per image and every pixel is finite.
+  void check(const std::string& name) const {
+    if (images.shape()[0] != labels.size())
+      throw std::invalid_argument("thaw::train::Dataset '" + name + "': " + std::to_string(images.shape()[0]) +
+                                  " images but " + std::to_string(labels.size()) + " labels");
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] != 0.0f && labels[i] != 1.0f)
+        throw std::invalid_argument("thaw::train::Dataset '" + name + "': label " + std::to_string(i) + " is " +
+                                    std::to_string(labels[i]) + "; labels must be 0 or 1");
+    const std::size_t per_image = images.size() / std::max<std::size_t>(1, labels.size());
+    for (std::size_t k = 0; k < images.size(); ++k)
+      if (!std::isfinite(images.data()[k]))
+        throw std::invalid_argument("thaw::train::Dataset '" + name + "': image " + std::to_string(k / per_image) +
+                                    " holds a non-finite pixel");
+  }
+};
+
+}  // namespace thaw::train
