@@ -2,7 +2,8 @@
 // paper's nine freeze patterns (make_training_reference.py writes the references at test
 // time): the loss and every trainable gradient after one backward pass within 1e-4 relative,
 // the trainable tensors after 10 Adam steps across StepLR boundaries within 1e-3 relative
-// (and their change within 1e-2 in norm), frozen tensors bit-identical.
+// (and their change within 1e-2 in norm), frozen tensors bit-identical; and the trainer's
+// frozen-prefix cache on the real network.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,9 +14,11 @@
 
 #include <nlohmann/json.hpp>
 #include <xtensor/xnpy.hpp>
+#include <xtensor/xrandom.hpp>
 
 #include "thaw/thaw.hpp"
 #include "thaw/train/adam.hpp"
+#include "thaw/train/trainer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -106,4 +109,31 @@ TEST_CASE("training steps of the nine paper cases match PyTorch", "[parity][trai
   std::apply([&](auto... c) { (check_case<typename decltype(c)::net>(index++, c.name, summary), ...); },
              thaw::paper::cases);
   CHECK(index == 9);
+}
+
+TEST_CASE("mid-level FE: the frozen-prefix cache gives bit-identical training", "[training][cache]") {
+  xt::random::seed(8);
+  thaw::train::Dataset data{xt::random::randn<float>({std::size_t{6}, std::size_t{3}, std::size_t{224}, std::size_t{224}}),
+                            {0, 1, 1, 0, 1, 0}};
+  const auto run = [&](std::size_t cache_bytes) {
+    thaw::Model<thaw::paper::MidLevelFE, thaw::Cpu> model(2);
+    thaw::train::TrainerOptions options;
+    options.epochs = 3;
+    options.batch_size = 4;
+    options.adam.lr = 1e-4;
+    options.cache_bytes = cache_bytes;
+    options.on_epoch = [](const thaw::train::EpochRecord&) {};
+    thaw::train::Trainer trainer(model, options);
+    trainer.fit(data, &data);
+    CHECK(trainer.caching() == (cache_bytes > 0));
+    return std::pair{model.state_dict(), trainer.history()};
+  };
+  const auto [cached, cached_history] = run(std::size_t(1) << 30);
+  const auto [plain, plain_history] = run(0);
+  const bool identical = cached == plain;
+  CHECK(identical);
+  for (std::size_t e = 0; e < 3; ++e) {
+    CHECK(cached_history[e].train_loss == plain_history[e].train_loss);
+    CHECK(cached_history[e].validation_loss == plain_history[e].validation_loss);
+  }
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""thaw vs PyTorch training throughput for the paper's nine freeze patterns, same machine,
+same run, same thread count: one Adam step on a batch of 32 (BCEWithLogits, dropout on,
+freeze pattern via requires_grad in PyTorch), the mid-level FE's epoch with thaw's automatic
+frozen-prefix cache against PyTorch without one, and the peak resident memory of a mid-level
+training process in each.
+
+usage: train_vs_torch.py BENCH_TRAIN [--threads 2] [--repeats 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torchvision
+
+CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("fine-tuning", "TTTTT"),
+         ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
+         ("H-M level FE", "FFTTT")]
+CONVS = [0, 3, 6, 8, 10]
+BATCH = 32
+
+
+def torch_model(pattern):
+    model = torchvision.models.alexnet(num_classes=1).train()
+    trainable = {f"features.{CONVS[i]}" for i, t in enumerate(pattern) if t == "T"} | {"classifier.6"}
+    params = []
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.rsplit(".", 1)[0] in trainable)
+        if p.requires_grad:
+            params.append(p)
+    return model, torch.optim.Adam(params, lr=1e-5)
+
+
+def torch_images_per_second(pattern, repeats):
+    model, optimizer = torch_model(pattern)
+    x, y = torch.randn(BATCH, 3, 224, 224), (torch.arange(BATCH) % 2).float()[:, None]
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return BATCH / statistics.median(times)
+
+
+def thaw_results(binary, threads, repeats):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([binary, f"--benchmark_repetitions={repeats}", "--benchmark_format=json"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    runs = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") == "iteration":
+            runs.setdefault(b["run_name"].split("/real_time")[0].split("/iterations")[0].split("/manual_time")[0],
+                            []).append(b["images/s"])
+    return {name: statistics.median(v) for name, v in runs.items()}
+
+
+def peak_rss_mb(command, env=None):
+    """Peak resident memory of one child process (wait4 reports that child's own rusage)."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed with {child.returncode}")
+    return usage.ru_maxrss / 1024  # KiB -> MiB
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("binary")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--torch-step", action="store_true", help=argparse.SUPPRESS)  # child mode
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.torch_step:  # a mid-level training process, for the memory comparison
+        torch_images_per_second("FFTTF", 2)
+        return
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    # Memory first, each in a fresh process (the thaw one trains the mid-level FE only).
+    thaw_rss = peak_rss_mb([args.binary, "--benchmark_filter=train/mid-level", "--benchmark_min_time=0.1"], env)
+    torch_rss = peak_rss_mb([sys.executable, __file__, args.binary, "--torch-step", "--threads", str(args.threads)])
+
+    thaw = thaw_results(args.binary, args.threads, args.repeats)
+    print(f"threads {args.threads}, PyTorch {torch.__version__}, batch {BATCH}, median of {args.repeats}")
+    print(f"{'case':>14} {'thaw img/s':>11} {'torch img/s':>12} {'thaw/torch':>11}")
+    mid_torch = None
+    for name, pattern in CASES:
+        theirs = torch_images_per_second(pattern, args.repeats)
+        mid_torch = mid_torch or theirs
+        ours = thaw[f"train/{name}"]
+        print(f"{name:>14} {ours:11.1f} {theirs:12.1f} {ours / theirs:10.2f}x")
+    cached = thaw["epoch/mid-level FE cached"]
+    print(f"mid-level FE epoch with thaw's prefix cache: {cached:.1f} img/s = {cached / mid_torch:.2f}x "
+          f"PyTorch uncached")
+    print(f"peak resident memory, mid-level training process: thaw {thaw_rss:.0f} MB, PyTorch {torch_rss:.0f} MB "
+          f"= {thaw_rss / torch_rss:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
