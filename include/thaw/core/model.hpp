@@ -92,7 +92,7 @@ class Model {
     return plan;
   }();
 
-  // One one-step of training on a batch: forward (train mode unless eval() was called), the
+  // One training step on a batch: forward (train mode unless eval() was called), the
   // mean BCE-with-logits loss against `labels` (0/1, one per output), backward through the
   // trainable part, then optimizer.step(*this). Returns the loss.
   template <class Optimizer>
@@ -168,13 +168,21 @@ class Model {
     return out;
   }
 
-  // The gradients from the last compute_gradients/train_step, by key (trainable tensors only).
-  StateDict gradients() {
+  // The gradients from the last compute_gradients/train_step, by key and with the
+  // parameters' shapes (trainable tensors only).
+  StateDict gradients() const {
     StateDict sd;
-    for_each_trainable([&](const std::string& key, auto, std::span<const float> grad) {
-      xt::xarray<float> g = xt::zeros<float>({grad.size()});
-      std::copy(grad.begin(), grad.end(), g.begin());
-      sd.emplace(key, std::move(g));
+    for_each_parameterized(*this, [&]<std::size_t I>(const auto& layer) {
+      if constexpr (N::trainable[I]) {
+        using L = typename N::template layer<I>;
+        const auto copy = [&](const std::string& key, const std::vector<float>& grad, auto shape) {
+          xt::xarray<float> g = xt::xarray<float>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
+          std::copy(grad.begin(), grad.end(), g.begin());
+          sd.emplace(key, std::move(g));
+        };
+        copy(N::key(I) + ".weight", layer.weight_grad, L::weight_shape);
+        copy(N::key(I) + ".bias", layer.bias_grad, std::array<std::size_t, 1>{L::bias_size});
+      }
     });
     return sd;
   }

@@ -36,9 +36,9 @@ struct TrainerOptions {
   AdamOptions adam{};
   std::size_t lr_step = 7;                // StepLR: lr *= lr_gamma every lr_step epochs
   double lr_gamma = 0.1;
-  std::filesystem::path checkpoint;       // written after every epoch; resumed from if present
+  std::filesystem::path checkpoint{};     // written after every epoch; resumed from if present
   std::size_t cache_bytes = std::size_t(2) << 30;  // 0 turns the frozen-prefix cache off
-  std::function<void(const EpochRecord&)> on_epoch;  // progress; default prints one line
+  std::function<void(const EpochRecord&)> on_epoch{};  // progress; default prints one line
 };
 
 template <class Model>

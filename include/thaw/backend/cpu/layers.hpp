@@ -73,6 +73,13 @@ struct Layer<L, In, Fused> : std::conditional_t<layer_is_trainable_v<L>, Paramet
   std::vector<float> bias = std::vector<float>(L::bias_size);
   std::vector<float> output, input_grad, scratch;
 
+  Layer() {
+    if constexpr (trainable) {  // zero until the first backward pass
+      this->weight_grad.assign(L::weight_size, 0.0f);
+      this->bias_grad.assign(L::bias_size, 0.0f);
+    }
+  }
+
   const float* forward(const float* x, std::size_t batch, Context& ctx) {
     float* y = ensure(output, batch * out.size());
     if constexpr (requires { L::kernel; }) {
@@ -88,8 +95,8 @@ struct Layer<L, In, Fused> : std::conditional_t<layer_is_trainable_v<L>, Paramet
     float* dweight = nullptr;
     float* dbias = nullptr;
     if constexpr (trainable) {
-      dweight = ensure(this->weight_grad, L::weight_size);
-      dbias = ensure(this->bias_grad, L::bias_size);
+      dweight = this->weight_grad.data();
+      dbias = this->bias_grad.data();
     }
     float* dx = need_dx ? ensure(input_grad, batch * In.size()) : nullptr;
     if constexpr (requires { L::kernel; }) {
