@@ -83,6 +83,9 @@ TEST_CASE("PyTorch 1.13 files: zip, legacy and a nested checkpoint match what to
   // The records' folder is whatever the archive says, not "archive/".
   const auto w = thaw::io::read_torch(io_dir() / "top_folder_not_archive.pth").at("w").values;
   CHECK(std::vector<float>(w.begin(), w.end()) == std::vector<float>{0, 1, 2, 3});
+  // Entries with Zip64 extra fields (as in archives over 4 GiB).
+  const auto w64 = thaw::io::read_torch(io_dir() / "zip64.pth").at("w").values;
+  CHECK(std::vector<float>(w64.begin(), w64.end()) == std::vector<float>{0, 1, 2, 3});
 }
 
 TEST_CASE("load_torch widens to float32 and refuses int64 values float32 cannot hold", "[io][torch]") {
