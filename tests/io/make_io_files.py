@@ -184,7 +184,7 @@ def main(out, fixture_dirs):
     torch_zip(os.path.join(out, "top_folder_not_archive.pth"),
               pickled({"w": FakeTensor(FakeStorage("0", 4), 0, [4], [1])}), {"0": floats}, prefix="my_weights")
     torch.save({"w": torch.zeros(3, dtype=torch.float64)}, os.path.join(out, "float64.pth"))
-X
+    # Zip64 extra fields on every entry (what archives over 4 GiB carry), from Python's zipfile.
     with zipfile.ZipFile(os.path.join(out, "zip64.pth"), "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         for name, data in (("zip64/data.pkl", pickled({"w": FakeTensor(FakeStorage("0", 4), 0, [2, 2], [2, 1])})),
                            ("zip64/data/0", floats)):
