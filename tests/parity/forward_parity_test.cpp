@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path reference_dir() {
-  const char* dir = std::getenv("THAW_PARITY_DIR");
-  if (dir == nullptr) FAIL("THAW_PARITY_DIR is not set (run through ctest)");
+  const char* dir = std::getenv("THAW_ORACLE_DIR");
+  if (dir == nullptr) FAIL("THAW_ORACLE_DIR is not set (run through ctest)");
   return dir;
 }
 

@@ -59,28 +59,35 @@ def has_pooling_near_tie(model, x):
     return False
 
 
+def weights_and_input(out, seed, batch):
+    """Seeded weights (saved as <key>.npy under out/weights) and a batch of images drawn until
+    no max-pool window has a near-tie (saved as out/input.npy)."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = base_model(generator)
+    os.makedirs(os.path.join(out, "weights"), exist_ok=True)
+    for key, tensor in model.state_dict().items():
+        np.save(os.path.join(out, "weights", key + ".npy"), tensor.numpy())
+    for attempt in range(50):
+        x = torch.randn(batch, 3, 224, 224, generator=generator)
+        if not has_pooling_near_tie(model, x):
+            break
+    else:
+        raise RuntimeError("every input drawn had a near-tie in a max-pool window")
+    print(f"input drawn {attempt + 1} time(s) to avoid max-pool near-ties")
+    np.save(os.path.join(out, "input.npy"), x.numpy())
+    return model, x
+
+
 def trainable_keys(pattern):
     keys = [CONV_KEYS[i] for i, t in enumerate(pattern) if t == "T"] + ["classifier.6"]
     return [f"{k}.{p}" for k in keys for p in ("weight", "bias")]
 
 
 def main(out):
-    torch.manual_seed(2020)
     torch.set_num_threads(2)
-    generator = torch.Generator().manual_seed(2020)
-    base = base_model(generator)
-    os.makedirs(os.path.join(out, "weights"), exist_ok=True)
-    for key, tensor in base.state_dict().items():
-        np.save(os.path.join(out, "weights", key + ".npy"), tensor.numpy())
-    for attempt in range(50):
-        x = torch.randn(2, 3, 224, 224, generator=generator)
-        if not has_pooling_near_tie(base, x):
-            break
-    else:
-        raise RuntimeError("every input drawn had a near-tie in a max-pool window")
+    base, x = weights_and_input(out, 2020, 2)
     y = torch.tensor([[0.0], [1.0]])
-    print(f"input drawn {attempt + 1} time(s) to avoid max-pool near-ties")
-    np.save(os.path.join(out, "input.npy"), x.numpy())
     np.save(os.path.join(out, "labels.npy"), y.numpy().ravel())
     loss_fn = torch.nn.BCEWithLogitsLoss()
     summary = {}
