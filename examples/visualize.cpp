@@ -1,13 +1,16 @@
 // examples/visualize.cpp — the paper's layer pictures (its Figs. 8-10): for each conv layer,
 // every image beside the deconvnet projection of its strongest activation in that layer.
 //
-//   visualize [--weights FILE|DIR] [--images DIR] [--layers 1,2,3,4,5] [--out DIR]
+//   visualize [--weights FILE|DIR] [--compare FILE|DIR] [--images DIR] [--layers 1,2,3,4,5]
+//             [--crop] [--out DIR]
 //
 // FILE: a .pth or .safetensors state dict or a thaw training checkpoint (the 1-logit AlexNet;
 // an ImageNet file keeps its body); DIR: <key>.npy files. Without --weights the weights are
 // random. --images: up to 9 PNG/JPEG files, converted to RGB, resized to 224 x 224 (bilinear,
 // not yet Pillow-exact) and normalized with ImageNet's mean and std; without it, 9 seeded
-// synthetic images. Writes OUT/cl<k>.png (default OUT: visualize_out).
+// synthetic images. --compare adds a second model's projections beside the first's (the
+// paper's Fig. 10: mid-level FE against fine-tuning); --crop shows only each projected unit's
+// receptive field. Writes OUT/cl<k>.png (default OUT: visualize_out).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -27,12 +30,15 @@ using Net = thaw::paper::MidLevelFE;  // any pattern: the deconvnet only reads t
 namespace {
 
 struct Options {
-  std::string weights, images, out = "visualize_out";
+  std::string weights, compare, images, out = "visualize_out";
   std::vector<std::size_t> layers{1, 2, 3, 4, 5};
+  bool crop = false;
 };
 
 [[noreturn]] void usage(const std::string& message) {
-  std::fprintf(stderr, "visualize: %s\nusage: visualize [--weights FILE|DIR] [--images DIR] [--layers 1,2,3,4,5] [--out DIR]\n",
+  std::fprintf(stderr,
+               "visualize: %s\nusage: visualize [--weights FILE|DIR] [--compare FILE|DIR] [--images DIR] "
+               "[--layers 1,2,3,4,5] [--crop] [--out DIR]\n",
                message.c_str());
   std::exit(2);
 }
@@ -41,9 +47,15 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; i += 2) {
     const std::string arg = argv[i];
+    if (arg == "--crop") {
+      o.crop = true;
+      --i;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value after " + arg);
     const std::string value = argv[i + 1];
     if (arg == "--weights") o.weights = value;
+    else if (arg == "--compare") o.compare = value;
     else if (arg == "--images") o.images = value;
     else if (arg == "--out") o.out = value;
     else if (arg == "--layers") {
@@ -107,26 +119,38 @@ xt::xtensor<float, 4> load_images(const std::string& dir) {
 
 }  // namespace
 
+// Weights from a .pth/.safetensors file (body kept, a 1000-class head redrawn) or an npy folder.
+void load_weights(thaw::Model<Net, thaw::Cpu>& model, const std::string& weights) {
+  if (weights.empty()) {
+    std::printf("weights: random (seed 2020); pass --weights for a trained or pretrained model\n");
+  } else if (fs::is_directory(weights)) {
+    model.load_state_dict(thaw::io::load_npy_dir(weights));
+  } else {
+    const bool safetensors = fs::path(weights).extension() == ".safetensors";
+    const auto report =
+        model.load_pretrained(safetensors ? thaw::io::load_safetensors(weights) : thaw::io::load_torch(weights));
+    std::printf("%s: loaded %zu tensors\n", weights.c_str(), report.loaded.size());
+  }
+}
+
 int main(int argc, char** argv) try {
   const Options opt = parse(argc, argv);
-  thaw::Model<Net, thaw::Cpu> model(2020);
-  if (fs::is_directory(opt.weights)) {
-    model.load_state_dict(thaw::io::load_npy_dir(opt.weights));
-  } else if (!opt.weights.empty()) {
-    const bool safetensors = fs::path(opt.weights).extension() == ".safetensors";
-    const auto report = model.load_pretrained(safetensors ? thaw::io::load_safetensors(opt.weights)
-                                                          : thaw::io::load_torch(opt.weights));
-    std::printf("%s: loaded %zu tensors\n", opt.weights.c_str(), report.loaded.size());
-  } else {
-    std::printf("weights: random (seed 2020); pass --weights for a trained or pretrained model\n");
-  }
+  thaw::Model<Net, thaw::Cpu> model(2020), other(2021);
+  load_weights(model, opt.weights);
+  if (!opt.compare.empty()) load_weights(other, opt.compare);
   const auto images = load_images(opt.images);
-  thaw::viz::DeconvNet<Net> deconv(model);
+  thaw::viz::DeconvNet<Net> deconv(model), deconv_other(other);
   fs::create_directories(opt.out);
   for (const std::size_t layer : opt.layers) {
     const auto maps = deconv.project(images, {.layer = layer});
+    std::vector<const thaw::viz::Projections*> columns{&maps};
+    thaw::viz::Projections maps_other;
+    if (!opt.compare.empty()) {
+      maps_other = deconv_other.project(images, {.layer = layer});
+      columns.push_back(&maps_other);
+    }
     const fs::path file = fs::path(opt.out) / ("cl" + std::to_string(layer) + ".png");
-    thaw::viz::save_grid(file, images, maps);
+    thaw::viz::save_grid(file, images, columns, {.crop = opt.crop});
     std::printf("CL%zu: %s (image: channel, activation)", layer, file.c_str());
     for (std::size_t i = 0; i < maps.channel.size(); ++i) std::printf("  %zu: %zu, %.2f", i, maps.channel[i], maps.activation[i]);
     std::printf("\n");

@@ -104,4 +104,49 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   // 2 pairs per row, 3 rows of 16 x 32 tiles with 4-pixel gaps: 76 x 64.
   CHECK(be32(16) == 2 * (2 * 16 + 4) + 4);
   CHECK(be32(20) == 3 * (16 + 4) + 4);
+
+  // Cropped to CL1's 3 x 3 receptive fields, with a second model's projections beside them.
+  thaw::Model<thaw_test::SmallNet, thaw::Cpu> other_model(5);
+  thaw::viz::DeconvNet<thaw_test::SmallNet> other(other_model);
+  const auto p1 = deconv.project(images, {.layer = 1}), q1 = other.project(images, {.layer = 1});
+  thaw::viz::save_grid(a, images, {&p1, &q1}, {.pairs_per_row = 5, .gap = 1, .crop = true});
+  const auto cropped = bytes(a);
+  const auto be = [&](std::size_t at) {
+    return (std::uint32_t(std::uint8_t(cropped[at])) << 24) | (std::uint32_t(std::uint8_t(cropped[at + 1])) << 16) |
+           (std::uint32_t(std::uint8_t(cropped[at + 2])) << 8) | std::uint32_t(std::uint8_t(cropped[at + 3]));
+  };
+  CHECK(be(16) == 5 * (3 * 3 + 1) + 1);  // 5 images x (input + 2 projections) of 3 pixels
+  CHECK(be(20) == 3 + 2);
+}
+
+TEST_CASE("receptive fields: AlexNet's sizes, and projections stay inside them", "[deconv]") {
+  using D = thaw::viz::DeconvNet<thaw::paper::MidLevelFE>;
+  // A central unit of CL1..CL5 sees 11, 51, 99, 131 and 163 pixels square.
+  constexpr auto size = [](thaw::viz::Box b) { return std::pair{b.bottom - b.top, b.right - b.left}; };
+  STATIC_REQUIRE(size(D::receptive_field<D::conv_index(1)>(27, 27)) == std::pair<std::size_t, std::size_t>{11, 11});
+  STATIC_REQUIRE(size(D::receptive_field<D::conv_index(2)>(13, 13)) == std::pair<std::size_t, std::size_t>{51, 51});
+  STATIC_REQUIRE(size(D::receptive_field<D::conv_index(3)>(6, 6)) == std::pair<std::size_t, std::size_t>{99, 99});
+  STATIC_REQUIRE(size(D::receptive_field<D::conv_index(4)>(6, 6)) == std::pair<std::size_t, std::size_t>{131, 131});
+  STATIC_REQUIRE(size(D::receptive_field<D::conv_index(5)>(6, 6)) == std::pair<std::size_t, std::size_t>{163, 163});
+  // conv1 unit (0, 0): padding 2 cuts its 11-pixel window to rows and columns 0..8.
+  STATIC_REQUIRE(D::receptive_field<D::conv_index(1)>(0, 0).bottom == 9);
+
+  thaw::Model<thaw_test::SmallNet, thaw::Cpu> model(4);
+  thaw::viz::DeconvNet<thaw_test::SmallNet> deconv(model);
+  xt::random::seed(9);
+  const xt::xtensor<float, 4> images = xt::random::randn<float>({std::size_t{4}, std::size_t{3}, std::size_t{16}, std::size_t{16}});
+  for (std::size_t layer : {1, 2}) {
+    const auto p = deconv.project(images, {.layer = layer});
+    CHECK(p.layer == layer);
+    std::size_t outside = 0, inside = 0;
+    for (std::size_t b = 0; b < 4; ++b)
+      for (std::size_t k = 0; k < 3; ++k)
+        for (std::size_t y = 0; y < 16; ++y)
+          for (std::size_t x = 0; x < 16; ++x) {
+            const bool in = y >= p.field[b].top && y < p.field[b].bottom && x >= p.field[b].left && x < p.field[b].right;
+            (in ? inside : outside) += p.pixels(b, k, y, x) != 0.0f;
+          }
+    CHECK(outside == 0);
+    CHECK(inside > 0);
+  }
 }

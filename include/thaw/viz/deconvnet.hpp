@@ -49,11 +49,19 @@ struct ProjectionRequest {
   std::size_t channel = strongest;  // its channel, or the strongest per image
 };
 
-// For each image: the projection to pixel space [N, C, H, W] and which unit was projected.
+// A rectangle of input pixels, [top, bottom) x [left, right).
+struct Box {
+  std::size_t top = 0, left = 0, bottom = 0, right = 0;
+};
+
+// For each image: the projection to pixel space [N, C, H, W], which unit was projected, and
+// the unit's receptive field in the input (the only pixels its projection can reach).
 struct Projections {
   xt::xtensor<float, 4> pixels;
+  std::size_t layer = 0;                   // the conv layer, from 1
   std::vector<std::size_t> channel, y, x;  // the unit kept, per image
   std::vector<float> activation;           // its value
+  std::vector<Box> field;
 };
 
 template <class N>
@@ -73,6 +81,12 @@ class DeconvNet {
       if (mirrors[i] == Mirror::TransposedConv && --k == 0) return i;
     return N::size;
   }
+  // The 1-based conv number of layer index i.
+  static constexpr std::size_t conv_number(std::size_t i) {
+    std::size_t k = 0;
+    for (std::size_t j = 0; j <= i; ++j) k += mirrors[j] == Mirror::TransposedConv;
+    return k;
+  }
   static constexpr std::size_t conv_count = [] {
     std::size_t n = 0;
     for (auto m : mirrors) n += m == Mirror::TransposedConv;
@@ -80,6 +94,31 @@ class DeconvNet {
   }();
 
   explicit DeconvNet(model_type& model) : model_(model) {}
+
+  // The input pixels that unit (y, x) of layer I's output depends on: each convolution and
+  // pool below widens the window by its kernel and stride; clipped to the image.
+  template <std::size_t I>
+  static constexpr Box receptive_field(std::size_t y, std::size_t x) {
+    long top = long(y), left = long(x), bottom = long(y), right = long(x);  // inclusive
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      (
+          [&] {
+            using L = typename N::template layer<I - J>;
+            if constexpr (requires { L::kernel; L::stride; }) {
+              long padding = 0;
+              if constexpr (requires { L::padding; }) padding = long(L::padding);
+              top = top * long(L::stride) - padding;
+              left = left * long(L::stride) - padding;
+              bottom = bottom * long(L::stride) - padding + long(L::kernel) - 1;
+              right = right * long(L::stride) - padding + long(L::kernel) - 1;
+            }
+          }(),
+          ...);
+    }(std::make_index_sequence<I + 1>{});
+    constexpr Shape in = N::shapes[0];
+    const auto clip = [](long v, std::size_t extent) { return std::size_t(std::clamp(v, 0L, long(extent))); };
+    return {clip(top, in.h), clip(left, in.w), clip(bottom + 1, in.h), clip(right + 1, in.w)};
+  }
 
   // Zeiler & Fergus's "top 9": of all `images`, the k whose strongest unit in `channel` of conv
   // layer `layer` is largest, each projected from that unit. `chosen` receives their indices,
@@ -166,7 +205,9 @@ class DeconvNet {
       out.y.push_back(at % plane / s.w);
       out.x.push_back(at % s.w);
       out.activation.push_back(image[at]);
+      out.field.push_back(receptive_field<I>(out.y.back(), out.x.back()));
     }
+    out.layer = conv_number(I);
     descend<I>(n);
     constexpr Shape in = N::shapes[0];
     out.pixels = xt::xtensor<float, 4>::from_shape({n, in.c, in.h, in.w});

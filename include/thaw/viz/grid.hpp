@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,51 +27,75 @@ enum class Normalize { Symmetric, MinMax };
 
 struct GridOptions {
   Normalize normalize = Normalize::Symmetric;
-  std::size_t pairs_per_row = 3;  // input + projection pairs side by side
+  std::size_t pairs_per_row = 3;  // input + projection(s) groups side by side
   std::size_t gap = 4;            // white pixels between tiles
+  bool crop = false;              // show only the projected unit's receptive field
 };
 
 namespace detail {
 
-// One [C, H, W] float image (C = 1 or 3) into an RGB tile at (left, top) of `canvas`.
-inline void draw(const float* image, std::size_t c, std::size_t h, std::size_t w, Normalize mode,
+// The `box` of one [C, H, W] float image (C = 1 or 3) into an RGB tile at (left, top) of
+// `canvas`, scaled over the box.
+inline void draw(const float* image, std::size_t c, std::size_t h, std::size_t w, Box box, Normalize mode,
                  std::vector<std::uint8_t>& canvas, std::size_t canvas_width, std::size_t left, std::size_t top) {
-  const std::size_t count = c * h * w;
-  const auto [lo_it, hi_it] = std::minmax_element(image, image + count);
-  double lo = *lo_it, hi = *hi_it;
+  double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
+  for (std::size_t k = 0; k < c; ++k)
+    for (std::size_t y = box.top; y < box.bottom; ++y)
+      for (std::size_t x = box.left; x < box.right; ++x) {
+        lo = std::min(lo, double(image[k * h * w + y * w + x]));
+        hi = std::max(hi, double(image[k * h * w + y * w + x]));
+      }
   if (mode == Normalize::Symmetric) {
     const double m = std::max(std::abs(lo), std::abs(hi));
     lo = -m;
     hi = m;
   }
   const double scale = hi > lo ? 255.0 / (hi - lo) : 0.0;
-  for (std::size_t y = 0; y < h; ++y)
-    for (std::size_t x = 0; x < w; ++x)
+  for (std::size_t y = box.top; y < box.bottom; ++y)
+    for (std::size_t x = box.left; x < box.right; ++x)
       for (std::size_t k = 0; k < 3; ++k) {
         const float v = image[(c == 3 ? k : 0) * h * w + y * w + x];
         const double level = hi > lo ? (v - lo) * scale : 127.5;
-        canvas[((top + y) * canvas_width + left + x) * 3 + k] = std::uint8_t(std::clamp(std::lround(level), 0L, 255L));
+        canvas[((top + y - box.top) * canvas_width + left + x - box.left) * 3 + k] =
+            std::uint8_t(std::clamp(std::lround(level), 0L, 255L));
       }
 }
 
 }  // namespace detail
 
-// Writes inputs[i] beside maps.pixels[i] for every image, `pairs_per_row` pairs per row.
-inline void save_grid(const std::filesystem::path& path, const xt::xtensor<float, 4>& inputs, const Projections& maps,
-                      GridOptions options = {}) {
+// Writes, for every image, the input followed by its projection in each of `columns` (one
+// model's projections each: two give the paper's Fig. 10 comparison), `pairs_per_row` images
+// per row. With `crop`, every tile shows the receptive field of its own projected unit (the
+// input tile that of the first projection), padded with white to the largest field.
+inline void save_grid(const std::filesystem::path& path, const xt::xtensor<float, 4>& inputs,
+                      const std::vector<const Projections*>& columns, GridOptions options = {}) {
   const auto& s = inputs.shape();
   const std::size_t n = s[0], c = s[1], h = s[2], w = s[3];
-  if (maps.pixels.shape() != s)
-    throw std::invalid_argument("thaw::viz::save_grid: the projections' shape differs from the inputs'");
+  if (columns.empty()) throw std::invalid_argument("thaw::viz::save_grid: no projections");
+  for (const Projections* maps : columns)
+    if (maps->pixels.shape() != s || (options.crop && maps->field.size() != n))
+      throw std::invalid_argument("thaw::viz::save_grid: the projections do not match the inputs' shape");
   if ((c != 1 && c != 3) || n == 0 || options.pairs_per_row == 0)
-    throw std::invalid_argument("thaw::viz::save_grid: need 1 or 3 channels, at least one image and one pair per row");
-  const std::size_t columns = std::min(n, options.pairs_per_row), rows = (n + columns - 1) / columns;
-  const std::size_t g = options.gap, width = columns * (2 * w + g) + g, height = rows * (h + g) + g;
+    throw std::invalid_argument("thaw::viz::save_grid: need 1 or 3 channels, at least one image and one per row");
+  const auto box_of = [&](const Projections& maps, std::size_t i) { return options.crop ? maps.field[i] : Box{0, 0, h, w}; };
+  std::size_t tile_h = 0, tile_w = 0;
+  for (const Projections* maps : columns)
+    for (std::size_t i = 0; i < n; ++i) {
+      const Box b = box_of(*maps, i);
+      tile_h = std::max(tile_h, b.bottom - b.top);
+      tile_w = std::max(tile_w, b.right - b.left);
+    }
+  const std::size_t tiles = 1 + columns.size(), per_row = std::min(n, options.pairs_per_row);
+  const std::size_t rows = (n + per_row - 1) / per_row, g = options.gap;
+  const std::size_t width = per_row * (tiles * tile_w + g) + g, height = rows * (tile_h + g) + g;
   std::vector<std::uint8_t> canvas(width * height * 3, 255);
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t left = g + (i % columns) * (2 * w + g), top = g + (i / columns) * (h + g);
-    detail::draw(inputs.data() + i * c * h * w, c, h, w, Normalize::MinMax, canvas, width, left, top);
-    detail::draw(maps.pixels.data() + i * c * h * w, c, h, w, options.normalize, canvas, width, left + w, top);
+    const std::size_t left = g + (i % per_row) * (tiles * tile_w + g), top = g + (i / per_row) * (tile_h + g);
+    detail::draw(inputs.data() + i * c * h * w, c, h, w, box_of(*columns[0], i), Normalize::MinMax, canvas, width,
+                 left, top);
+    for (std::size_t t = 0; t < columns.size(); ++t)
+      detail::draw(columns[t]->pixels.data() + i * c * h * w, c, h, w, box_of(*columns[t], i), options.normalize,
+                   canvas, width, left + (t + 1) * tile_w, top);
   }
   std::vector<char> png;
   const auto append = [](void* context, void* data, int size) {
@@ -80,6 +105,12 @@ inline void save_grid(const std::filesystem::path& path, const xt::xtensor<float
   if (!stbi_write_png_to_func(append, &png, int(width), int(height), 3, canvas.data(), int(width * 3)))
     throw std::runtime_error("thaw::viz::save_grid: PNG encoding failed for '" + path.string() + "'");
   io::write_atomically(path, [&](std::ostream& out) { out.write(png.data(), std::streamsize(png.size())); });
+}
+
+// Each input beside its projection.
+inline void save_grid(const std::filesystem::path& path, const xt::xtensor<float, 4>& inputs, const Projections& maps,
+                      GridOptions options = {}) {
+  save_grid(path, inputs, std::vector<const Projections*>{&maps}, options);
 }
 
 }  // namespace thaw::viz
