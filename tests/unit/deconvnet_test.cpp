@@ -88,8 +88,8 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   CHECK_THROWS_WITH(deconv.project(images, {.layer = 1, .channel = 4}), Catch::Contains("channel 4 of a layer with 4"));
 
   const fs::path a = fs::temp_directory_path() / "thaw_grid_a.png", b = fs::temp_directory_path() / "thaw_grid_b.png";
-  thaw::viz::save_grid(a, images, p, {.pairs_per_row = 2});
-  thaw::viz::save_grid(b, images, p, {.pairs_per_row = 2});
+  thaw::viz::save_grid(a, images, p, {.pairs_per_row = 2, .labels = false});
+  thaw::viz::save_grid(b, images, p, {.pairs_per_row = 2, .labels = false});
   const auto bytes = [](const fs::path& f) {
     std::ifstream in(f, std::ios::binary);
     return std::vector<char>(std::istreambuf_iterator<char>(in), {});
@@ -109,7 +109,7 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   thaw::Model<thaw_test::SmallNet, thaw::Cpu> other_model(5);
   thaw::viz::DeconvNet<thaw_test::SmallNet> other(other_model);
   const auto p1 = deconv.project(images, {.layer = 1}), q1 = other.project(images, {.layer = 1});
-  thaw::viz::save_grid(a, images, {&p1, &q1}, {.pairs_per_row = 5, .gap = 1, .crop = true});
+  thaw::viz::save_grid(a, images, {&p1, &q1}, {.pairs_per_row = 5, .gap = 1, .crop = true, .labels = false});
   const auto cropped = bytes(a);
   const auto be = [&](std::size_t at) {
     return (std::uint32_t(std::uint8_t(cropped[at])) << 24) | (std::uint32_t(std::uint8_t(cropped[at + 1])) << 16) |
@@ -117,6 +117,10 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   };
   CHECK(be(16) == 5 * (3 * 3 + 1) + 1);  // 5 images x (input + 2 projections) of 3 pixels
   CHECK(be(20) == 3 + 2);
+  // Labels add a strip of 5 font rows (scale 1 for 3-pixel tiles) + 2 above each row.
+  thaw::viz::save_grid(a, images, {&p1, &q1}, {.pairs_per_row = 5, .gap = 1, .crop = true});
+  const auto labelled = bytes(a);
+  CHECK((std::uint32_t(std::uint8_t(labelled[23])) | std::uint32_t(std::uint8_t(labelled[22])) << 8) == 3 + 7 + 2);
 }
 
 TEST_CASE("receptive fields: AlexNet's sizes, and projections stay inside them", "[deconv]") {

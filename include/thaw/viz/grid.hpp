@@ -1,6 +1,6 @@
 // thaw/viz/grid.hpp — pictures of deconvnet projections: each input image beside its
-// projection, in a grid, written as an 8-bit RGB PNG (stb_image_write, Debian's libstb-dev),
-// atomically. Inputs are shown min-max scaled per image; projections are scaled per image
+// projection(s), labelled with layer and channel, in a grid, written as an 8-bit RGB PNG
+// (stb_image_write, Debian's libstb-dev), atomically. Inputs are shown min-max scaled per image; projections are scaled per image
 // either symmetrically (0 is mid-grey, the largest |value| reaches black or white, so the
 // sign of the reconstruction stays visible) or min-max.
 #pragma once
@@ -30,6 +30,7 @@ struct GridOptions {
   std::size_t pairs_per_row = 3;  // input + projection(s) groups side by side
   std::size_t gap = 4;            // white pixels between tiles
   bool crop = false;              // show only the projected unit's receptive field
+  bool labels = true;             // "CL<layer> c<channel>" above each projection
 };
 
 namespace detail {
@@ -61,6 +62,31 @@ inline void draw(const float* image, std::size_t c, std::size_t h, std::size_t w
       }
 }
 
+// A 3 x 5 pixel font for labels: the digits, 'C', 'L' and 'c' (bit 2 is the left column).
+inline const std::uint8_t* glyph(char ch) {
+  static constexpr std::uint8_t digits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
+                                                 {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1},
+                                                 {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
+  static constexpr std::uint8_t big_c[5] = {7, 4, 4, 4, 7}, big_l[5] = {4, 4, 4, 4, 7}, small_c[5] = {0, 0, 7, 4, 7};
+  static constexpr std::uint8_t space[5] = {0, 0, 0, 0, 0};
+  if (ch >= '0' && ch <= '9') return digits[ch - '0'];
+  return ch == 'C' ? big_c : ch == 'L' ? big_l : ch == 'c' ? small_c : space;
+}
+
+// Writes `text` in black at (left, top), each font pixel `scale` canvas pixels wide.
+inline void label(const std::string& text, std::vector<std::uint8_t>& canvas, std::size_t canvas_width,
+                  std::size_t left, std::size_t top, std::size_t scale) {
+  for (std::size_t i = 0; i < text.size(); ++i)
+    for (std::size_t row = 0; row < 5; ++row)
+      for (std::size_t col = 0; col < 3; ++col)
+        if (glyph(text[i])[row] & (4 >> col))
+          for (std::size_t dy = 0; dy < scale; ++dy)
+            for (std::size_t dx = 0; dx < scale; ++dx) {
+              const std::size_t at = ((top + row * scale + dy) * canvas_width + left + (i * 4 + col) * scale + dx) * 3;
+              if (at + 2 < canvas.size()) canvas[at] = canvas[at + 1] = canvas[at + 2] = 0;
+            }
+}
+
 }  // namespace detail
 
 // Writes, for every image, the input followed by its projection in each of `columns` (one
@@ -87,10 +113,17 @@ inline void save_grid(const std::filesystem::path& path, const xt::xtensor<float
     }
   const std::size_t tiles = 1 + columns.size(), per_row = std::min(n, options.pairs_per_row);
   const std::size_t rows = (n + per_row - 1) / per_row, g = options.gap;
-  const std::size_t width = per_row * (tiles * tile_w + g) + g, height = rows * (tile_h + g) + g;
+  // Labels get a strip above each row: 5 font rows at a scale that fits "CL5 c255" in a tile.
+  const std::size_t scale = std::clamp<std::size_t>(tile_w / 36, 1, 3), strip = options.labels ? 5 * scale + 2 : 0;
+  const std::size_t width = per_row * (tiles * tile_w + g) + g, height = rows * (tile_h + strip + g) + g;
   std::vector<std::uint8_t> canvas(width * height * 3, 255);
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t left = g + (i % per_row) * (tiles * tile_w + g), top = g + (i / per_row) * (tile_h + g);
+    const std::size_t left = g + (i % per_row) * (tiles * tile_w + g);
+    const std::size_t top = g + (i / per_row) * (tile_h + strip + g) + strip;
+    if (options.labels)
+      for (std::size_t t = 0; t < columns.size(); ++t)
+        detail::label("CL" + std::to_string(columns[t]->layer) + " c" + std::to_string(columns[t]->channel[i]), canvas,
+                      width, left + (t + 1) * tile_w, top - strip, scale);
     detail::draw(inputs.data() + i * c * h * w, c, h, w, box_of(*columns[0], i), Normalize::MinMax, canvas, width,
                  left, top);
     for (std::size_t t = 0; t < columns.size(); ++t)
