@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's apt, everything thaw's build, tests, examples and benchmarks
-# need, including the test oracles (PyTorch, torchvision, numpy). Does nothing if all is there.
+# need, including the test oracles (PyTorch, torchvision, numpy, Pillow, pydicom, DCMTK tools). Does nothing if all is there.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build clang-14 libomp-14-dev
   libeigen3-dev libxtensor-dev xtl-dev libboost-dev libopenblas-openmp-dev
-  catch2 libbenchmark-dev nlohmann-json3-dev libzip-dev libstb-dev libclang-rt-14-dev
-  python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-pil
+  catch2 libbenchmark-dev nlohmann-json3-dev libzip-dev libstb-dev libspng-dev libdcmtk-dev libclang-rt-14-dev
+  python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-pil python3-pydicom dcmtk
 )
 
 missing=()

@@ -17,19 +17,15 @@
 #include "thaw/metrics/delong.hpp"
 #include "thaw/metrics/roc.hpp"
 
+#include "../oracle_dir.hpp"
+
 namespace fs = std::filesystem;
 namespace metrics = thaw::metrics;
 
 namespace {
 
-fs::path reference_dir() {
-  const char* dir = std::getenv("THAW_ROC_DIR");
-  if (dir == nullptr) FAIL("THAW_ROC_DIR is not set (run through ctest)");
-  return dir;
-}
-
 nlohmann::json index_json() {
-  std::ifstream in(reference_dir() / "index.json");
+  std::ifstream in(oracle_dir("THAW_ROC_DIR") / "index.json");
   return nlohmann::json::parse(in);
 }
 
@@ -45,7 +41,7 @@ struct Case {
 };
 
 Case load_case(const std::string& name) {
-  const fs::path d = reference_dir() / name;
+  const fs::path d = oracle_dir("THAW_ROC_DIR") / name;
   return {npy<double>(d / "scores.npy"), npy<double>(d / "scores_b.npy"), npy<std::int64_t>(d / "labels.npy")};
 }
 
@@ -95,7 +91,7 @@ TEST_CASE("roc_curve and roc_auc equal scikit-learn's", "[metrics][sklearn]") {
       INFO("drop_intermediate " << drop);
       const std::string suffix = drop ? "drop" : "all";
       const auto curve = metrics::roc_curve(c.scores, c.labels, drop);
-      const auto d = reference_dir() / name;
+      const auto d = oracle_dir("THAW_ROC_DIR") / name;
       CHECK(curve.fpr == npy<double>(d / ("fpr_" + suffix + ".npy")));
       CHECK(curve.tpr == npy<double>(d / ("tpr_" + suffix + ".npy")));
       const auto thresholds = npy<double>(d / ("thresholds_" + suffix + ".npy"));
@@ -105,7 +101,7 @@ TEST_CASE("roc_curve and roc_auc equal scikit-learn's", "[metrics][sklearn]") {
       CHECK(std::isinf(curve.thresholds[0]));
       CHECK((std::isinf(thresholds[0]) || thresholds[0] == thresholds[1] + 1));
     }
-    const double expected = npy<double>(reference_dir() / name / "auc.npy")[0];
+    const double expected = npy<double>(oracle_dir("THAW_ROC_DIR") / name / "auc.npy")[0];
     CHECK(metrics::roc_auc(c.scores, c.labels) == Approx(expected).margin(1e-13));
   }
 }
@@ -185,7 +181,7 @@ TEST_CASE("operating points: counts at a threshold and the Youden-optimal one", 
     CHECK(point.accuracy == double(tp + tn) / double(c.scores.size()));
   }
   // Youden's J is largest where sklearn's curve has the largest tpr - fpr.
-  const auto d = reference_dir() / "integer_ties";
+  const auto d = oracle_dir("THAW_ROC_DIR") / "integer_ties";
   const auto fpr = npy<double>(d / "fpr_all.npy"), tpr = npy<double>(d / "tpr_all.npy");
   const auto thresholds = npy<double>(d / "thresholds_all.npy");
   std::size_t best = 0;

@@ -11,12 +11,12 @@
 #include "thaw/thaw.hpp"
 #include "thaw/viz/deconvnet.hpp"
 
+#include "../oracle_dir.hpp"
+
 namespace fs = std::filesystem;
 
 TEST_CASE("DeconvNet projections equal a PyTorch deconvnet's for every conv layer", "[parity][deconv]") {
-  const char* env = std::getenv("THAW_ORACLE_DIR");
-  if (env == nullptr) FAIL("THAW_ORACLE_DIR is not set (run through ctest)");
-  const fs::path dir = env;
+  const fs::path dir = oracle_dir();
   using Net = thaw::AlexNet<thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze>;
   thaw::Model<Net, thaw::Cpu> model;
   model.load_state_dict(thaw::io::load_npy_dir(dir / "weights"));

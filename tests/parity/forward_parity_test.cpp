@@ -11,15 +11,11 @@
 
 #include "thaw/thaw.hpp"
 
+#include "../oracle_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path reference_dir() {
-  const char* dir = std::getenv("THAW_ORACLE_DIR");
-  if (dir == nullptr) FAIL("THAW_ORACLE_DIR is not set (run through ctest)");
-  return dir;
-}
 
 template <class A, class B>
 void check_close(const A& thaw_value, const B& reference, const std::string& what) {
@@ -56,19 +52,19 @@ void check_head(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("AlexNet with the paper's 1-logit head matches torchvision", "[parity]") {
-  check_head<thaw::paper::MidLevelFE>(reference_dir() / "head1");
+  check_head<thaw::paper::MidLevelFE>(oracle_dir() / "head1");
 }
 
 TEST_CASE("AlexNet with torchvision's 1000-class head matches torchvision", "[parity]") {
   using Net = thaw::AlexNet<thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze,
                             thaw::Freeze, thaw::Train, 1000>;
-  check_head<Net>(reference_dir() / "head1000");
+  check_head<Net>(oracle_dir() / "head1000");
 }
 
 TEST_CASE("AlexNet weights saved by torch.save (zip and legacy) give torchvision's logits", "[parity][torch]") {
   using Net = thaw::AlexNet<thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze, thaw::Freeze,
                             thaw::Freeze, thaw::Train, 1000>;
-  const fs::path dir = reference_dir() / "head1000";
+  const fs::path dir = oracle_dir() / "head1000";
   const auto npy = thaw::io::load_npy_dir(dir / "weights");
   const xt::xtensor<float, 4> x = xt::load_npy<float>((dir / "batch8" / "input.npy").string());
   for (const char* file : {"alexnet_zip.pth", "alexnet_legacy.pth"}) {
@@ -84,7 +80,7 @@ TEST_CASE("AlexNet weights saved by torch.save (zip and legacy) give torchvision
 }
 
 TEST_CASE("load_pretrained: ImageNet body from a torch.save file, a fresh 1-logit head", "[parity][torch]") {
-  const fs::path dir = reference_dir() / "head1000";
+  const fs::path dir = oracle_dir() / "head1000";
   const auto sd = thaw::io::load_torch(dir / "alexnet_zip.pth");
   thaw::Model<thaw::paper::MidLevelFE, thaw::Cpu> model;
   const auto report = model.load_pretrained(sd, /*head_seed=*/7);

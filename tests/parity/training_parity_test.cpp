@@ -20,15 +20,11 @@
 #include "thaw/train/adam.hpp"
 #include "thaw/train/trainer.hpp"
 
+#include "../oracle_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path reference_dir() {
-  const char* dir = std::getenv("THAW_ORACLE_DIR");
-  if (dir == nullptr) FAIL("THAW_ORACLE_DIR is not set (run through ctest)");
-  return dir;
-}
 
 // max|a - b| / max|b|, over flat data.
 double relative(const xt::xarray<float>& a, const xt::xarray<float>& b) {
@@ -44,7 +40,7 @@ double relative(const xt::xarray<float>& a, const xt::xarray<float>& b) {
 template <class Net>
 void check_case(std::size_t index, std::string_view name, const nlohmann::json& summary) {
   INFO("case " << index << " (" << name << ")");
-  const fs::path dir = reference_dir(), case_dir = dir / ("case" + std::to_string(index));
+  const fs::path dir = oracle_dir(), case_dir = dir / ("case" + std::to_string(index));
   const auto expected = summary.at(std::string(name));
   const thaw::StateDict initial = thaw::io::load_npy_dir(dir / "weights");
   const xt::xtensor<float, 4> x = xt::load_npy<float>((dir / "input.npy").string());
@@ -103,7 +99,7 @@ void check_case(std::size_t index, std::string_view name, const nlohmann::json& 
 }  // namespace
 
 TEST_CASE("training steps of the nine paper cases match PyTorch", "[parity][training]") {
-  std::ifstream in(reference_dir() / "summary.json");
+  std::ifstream in(oracle_dir() / "summary.json");
   const auto summary = nlohmann::json::parse(in);
   std::size_t index = 0;
   std::apply([&](auto... c) { (check_case<typename decltype(c)::net>(index++, c.name, summary), ...); },

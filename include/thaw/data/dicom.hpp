@@ -1,0 +1,210 @@
+// thaw/data/dicom.hpp — DICOM radiographs (Part 10 files, first frame) to 8-bit grey, through
+// DCMTK (Debian's libdcmtk-dev), which parses the file and decompresses JPEG, JPEG-LS and RLE.
+//
+// The rule, after DICOM PS3.3 C.11 (modality LUT, VOI LUT, presentation), in this order:
+//   1. stored value: BitsStored bits ending at HighBit, two's complement if PixelRepresentation=1
+//   2. modality:     x = value * RescaleSlope + RescaleIntercept            (defaults 1 and 0)
+//   3. VOI, the first that the file has:
+//        a. the first Window Center/Width pair, with VOILUTFunction LINEAR (default),
+//           LINEAR_EXACT or SIGMOID (C.11.2.1.2-3), onto [0, 255];
+//        b. the first item of the VOI LUT Sequence, LUT value / (2^bits - 1) * 255;
+//        c. otherwise min-max: the image's smallest x maps to 0, its largest to 255.
+//   4. 8 bits:       round half up, clamp to [0, 255]
+//   5. polarity:     MONOCHROME1 (low values white) becomes 255 - y, so bone is bright in
+//                    every image thaw produces, as in MONOCHROME2 and in the public PNG sets.
+// Not handled, each refused with a message: colour images, Modality LUT Sequences.
+#pragma once
+
+#if !THAW_WITH_DICOM
+#error "thaw/data/dicom.hpp needs DCMTK: install libdcmtk-dev and configure thaw with -DTHAW_WITH_DICOM=ON"
+#endif
+
+#include <dcmtk/config/osconfig.h>  // first, as DCMTK requires
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <thaw/data/image.hpp>
+
+namespace thaw::data {
+
+namespace detail {
+
+struct DicomReader {
+  DcmDataset& data;
+  const std::string& source;
+
+  [[noreturn]] void fail(const std::string& what) const { throw ImageError(source + ": " + what); }
+
+  long integer(const DcmTagKey& tag, const char* name, bool required, long fallback = 0) const {
+    Uint16 value = 0;
+    if (data.findAndGetUint16(tag, value).good()) return value;
+    if (required) fail(std::string("DICOM attribute ") + name + " is missing");
+    return fallback;
+  }
+  bool number(const DcmTagKey& tag, double& value, unsigned long index = 0) const {
+    Float64 v = 0;
+    if (data.findAndGetFloat64(tag, v, index).bad()) return false;
+    value = v;
+    return true;
+  }
+  std::string text(const DcmTagKey& tag) const {
+    OFString value;
+    data.findAndGetOFString(tag, value);
+    return value.c_str();
+  }
+};
+
+inline void register_dicom_codecs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+// The VOI stage (3 and 4 above): modality values to 8 bits.
+inline std::vector<std::uint8_t> voi_to_8bit(const std::vector<double>& x, const DicomReader& r) {
+  std::vector<std::uint8_t> out(x.size());
+  const auto store = [&](auto&& map) {
+    for (std::size_t i = 0; i < x.size(); ++i)
+      out[i] = std::uint8_t(std::clamp(std::floor(map(x[i]) + 0.5), 0.0, 255.0));
+  };
+  double c = 0, w = 0;
+  if (r.number(DCM_WindowCenter, c) && r.number(DCM_WindowWidth, w)) {
+    const std::string function = r.text(DCM_VOILUTFunction);
+    if (function.empty() || function == "LINEAR") {
+      if (w < 1) r.fail("Window Width " + std::to_string(w) + " is below 1, which LINEAR does not allow");
+      store([&](double v) {
+        if (v <= c - 0.5 - (w - 1) / 2) return 0.0;
+        if (v > c - 0.5 + (w - 1) / 2) return 255.0;
+        return ((v - (c - 0.5)) / (w - 1) + 0.5) * 255.0;
+      });
+    } else if (function == "LINEAR_EXACT") {
+      if (w <= 0) r.fail("Window Width " + std::to_string(w) + " must be positive");
+      store([&](double v) {
+        if (v <= c - w / 2) return 0.0;
+        if (v > c + w / 2) return 255.0;
+        return ((v - c) / w + 0.5) * 255.0;
+      });
+    } else if (function == "SIGMOID") {
+      if (w <= 0) r.fail("Window Width " + std::to_string(w) + " must be positive");
+      store([&](double v) { return 255.0 / (1 + std::exp(-4 * (v - c) / w)); });
+    } else {
+      r.fail("VOI LUT Function '" + function + "' is not one of LINEAR, LINEAR_EXACT, SIGMOID");
+    }
+    return out;
+  }
+  DcmItem* lut = nullptr;
+  if (r.data.findAndGetSequenceItem(DCM_VOILUTSequence, lut, 0).good() && lut != nullptr) {
+    const Uint16* descriptor = nullptr;
+    const Uint16* entries = nullptr;
+    unsigned long described = 0, count = 0;
+    if (lut->findAndGetUint16Array(DCM_LUTDescriptor, descriptor, &described).bad() || described != 3 ||
+        lut->findAndGetUint16Array(DCM_LUTData, entries, &count).bad())
+      r.fail("the VOI LUT Sequence's LUT Descriptor or LUT Data is missing or malformed");
+    const std::size_t size = descriptor[0] == 0 ? 65536 : descriptor[0];
+    const double first = descriptor[1];  // read as unsigned; signed first values are rare in DX/CR
+    const double top = std::ldexp(1.0, descriptor[2]) - 1;
+    if (count < size || descriptor[2] < 1 || descriptor[2] > 16) r.fail("the VOI LUT's data does not match its descriptor");
+    store([&](double v) {
+      const double index = std::clamp(v - first, 0.0, double(size - 1));
+      return entries[std::size_t(index)] / top * 255.0;
+    });
+    return out;
+  }
+  const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+  const double low = *lo, range = *hi - *lo;
+  store([&](double v) { return range > 0 ? (v - low) / range * 255.0 : 0.0; });
+  return out;
+}
+
+}  // namespace detail
+
+inline Image decode_dicom(std::span<const std::uint8_t> bytes, const std::string& source) {
+  detail::register_dicom_codecs();
+  DcmInputBufferStream stream;
+  stream.setBuffer(bytes.data(), offile_off_t(bytes.size()));
+  stream.setEos();
+  DcmFileFormat file;
+  file.transferInit();
+  const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+  file.transferEnd();
+  if (read.bad()) throw ImageError(source + ": not a readable DICOM file (" + read.text() + "); is it truncated?");
+  DcmDataset& data = *file.getDataset();
+  const detail::DicomReader r{data, source};
+
+  const DcmXfer transfer(data.getOriginalXfer());
+  if (transfer.isEncapsulated() && data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
+    r.fail(std::string("pixel data compressed as ") + transfer.getXferName() + ", which DCMTK cannot decode here");
+  const std::string photometric = r.text(DCM_PhotometricInterpretation);
+  if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2")
+    r.fail("Photometric Interpretation '" + photometric + "': thaw reads grey radiographs (MONOCHROME1/2) only");
+  if (r.integer(DCM_SamplesPerPixel, "SamplesPerPixel", false, 1) != 1) r.fail("more than one sample per pixel");
+  DcmItem* modality_lut = nullptr;
+  if (data.findAndGetSequenceItem(DCM_ModalityLUTSequence, modality_lut, 0).good())
+    r.fail("a Modality LUT Sequence, which thaw does not apply; convert with Rescale Slope/Intercept");
+
+  const std::size_t rows = std::size_t(r.integer(DCM_Rows, "Rows", true));
+  const std::size_t columns = std::size_t(r.integer(DCM_Columns, "Columns", true));
+  const long allocated = r.integer(DCM_BitsAllocated, "BitsAllocated", true);
+  const long stored = r.integer(DCM_BitsStored, "BitsStored", false, allocated);
+  const long high_bit = r.integer(DCM_HighBit, "HighBit", false, stored - 1);
+  const bool is_signed = r.integer(DCM_PixelRepresentation, "PixelRepresentation", false) == 1;
+  if ((allocated != 8 && allocated != 16) || stored < 1 || stored > allocated || high_bit < stored - 1 ||
+      high_bit >= allocated)
+    r.fail("unsupported bit layout (allocated " + std::to_string(allocated) + ", stored " + std::to_string(stored) +
+           ", high bit " + std::to_string(high_bit) + ")");
+  if (rows == 0 || columns == 0) r.fail("the image has no pixels");
+
+  DcmElement* element = nullptr;
+  if (data.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) r.fail("no Pixel Data");
+  const std::uint8_t* raw = nullptr;
+  Uint8* as_bytes = nullptr;
+  Uint16* as_words = nullptr;
+  if (element->getVR() == EVR_OW && element->getUint16Array(as_words).good()) raw = reinterpret_cast<std::uint8_t*>(as_words);
+  else if (element->getUint8Array(as_bytes).good()) raw = as_bytes;
+  const std::size_t pixels = rows * columns;
+  const std::size_t bytes_per_sample = std::size_t(allocated / 8);
+  if (raw == nullptr || element->getLength() < pixels * bytes_per_sample)
+    r.fail("Pixel Data holds " + std::to_string(element->getLength()) + " bytes, fewer than " +
+           std::to_string(rows) + " x " + std::to_string(columns) + " pixels need; is the file truncated?");
+
+  double slope = 1, intercept = 0;
+  r.number(DCM_RescaleSlope, slope);
+  r.number(DCM_RescaleIntercept, intercept);
+  const unsigned shift = unsigned(high_bit + 1 - stored);
+  const std::uint32_t mask = (std::uint32_t(1) << stored) - 1;
+  std::vector<double> x(pixels);
+  for (std::size_t i = 0; i < pixels; ++i) {
+    std::uint32_t word = raw[i * bytes_per_sample];
+    if (bytes_per_sample == 2) {
+      std::uint16_t w;
+      std::memcpy(&w, raw + i * 2, 2);  // DCMTK has put the words in host order
+      word = w;
+    }
+    const std::uint32_t bits = (word >> shift) & mask;
+    const double value = is_signed && (bits >> (stored - 1)) != 0 ? double(bits) - std::ldexp(1.0, int(stored)) : double(bits);
+    x[i] = value * slope + intercept;
+  }
+  Image image = Image::blank(columns, rows, 1);
+  image.pixels = detail::voi_to_8bit(x, r);
+  if (photometric == "MONOCHROME1")
+    for (auto& p : image.pixels) p = std::uint8_t(255 - p);
+  return image;
+}
+
+}  // namespace thaw::data
