@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <functional>
 #include <string>
+#include <thread>
 
 namespace thaw::io {
 
@@ -17,7 +19,9 @@ template <class Write>  // Write: void(std::ostream&)
 void write_atomically(const std::filesystem::path& path, Write&& write) {
   namespace fs = std::filesystem;
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
+  // Unique per process and thread, so concurrent writers never share a temporary file.
+  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   try {
     {
       std::ofstream out(temp, std::ios::binary | std::ios::trunc);

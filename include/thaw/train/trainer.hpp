@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "thaw/core/shuffle.hpp"
 #include "thaw/train/adam.hpp"
 #include "thaw/train/checkpoint.hpp"
 #include "thaw/train/dataset.hpp"
@@ -112,16 +113,9 @@ class Trainer {
 
   static constexpr std::size_t image_floats() { return Model::input_shape.size(); }
 
-  std::vector<std::size_t> shuffled(std::size_t n) {
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[state_.shuffle_rng() % i]);  // Fisher-Yates
-    return order;
-  }
-
   double train_epoch(const Dataset& data) {
     model_.train();
-    const auto order = shuffled(data.size());
+    const auto order = shuffled_indices(data.size(), state_.shuffle_rng);
     double loss_sum = 0;
     for (std::size_t b = 0; b < order.size(); b += options_.batch_size) {
       const std::size_t n = std::min(options_.batch_size, order.size() - b);
