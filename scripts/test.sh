@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs dependencies, builds everything with g++ (-Werror) and runs
 # every test, then rebuilds the unit and I/O tests (and every header) with clang 14 under
-# ASan+UBSan (-Werror) and runs them, with the weight-file fuzzers (60 s each).
+# ASan+UBSan (-Werror) and runs them, with the weight-file and image fuzzers (60 s each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
@@ -19,6 +19,7 @@ ctest --preset release -j "$jobs"
 start=$(date +%s)
 cmake --preset asan
 cmake --build --preset asan -j "$jobs" --target thaw_unit_tests thaw_no_alloc_test thaw_resume_test thaw_io_tests \
-  thaw_metrics_tests thaw_header_tests thaw_static_tests thaw_fuzz_unpickler thaw_fuzz_torch thaw_fuzz_safetensors
+  thaw_metrics_tests thaw_data_tests thaw_header_tests thaw_static_tests thaw_fuzz_unpickler thaw_fuzz_torch thaw_fuzz_safetensors \
+  thaw_fuzz_image
 echo "test.sh: asan build took $(( $(date +%s) - start )) s"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"

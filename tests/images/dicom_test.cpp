@@ -55,4 +55,5 @@ TEST_CASE("Broken DICOM files are refused with the file's name", "[dicom]") {
   };
   refused("truncated.dcm", "truncated");
   refused("colour.dcm", "MONOCHROME1/2");
+  refused("tem_marker.dcm", "FF 01");
 }

@@ -128,6 +128,14 @@ with open(plain, "rb") as f:
     data = f.read()
 with open(os.path.join(out, "truncated.dcm"), "wb") as f:
     f.write(data[: len(data) * 2 // 3])
+# A JPEG fragment whose first marker after SOI is TEM (FF 01): DCMTK 3.6.7's bit-depth scan
+# would loop forever on it.
+with open(os.path.join(out, "jpeg_lossless.dcm"), "rb") as f:
+    jpeg = bytearray(f.read())
+soi = jpeg.index(b"\xff\xd8\xff")
+jpeg[soi + 2:soi + 4] = b"\xff\x01"
+with open(os.path.join(out, "tem_marker.dcm"), "wb") as f:
+    f.write(jpeg)
 colour = dataset(stored8, 8, 7, False, "RGB")
 colour.SamplesPerPixel = 3
 colour.PlanarConfiguration = 0

@@ -22,15 +22,22 @@
 #include <dcmtk/config/osconfig.h>  // first, as DCMTK requires
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <span>
 #include <string>
@@ -66,6 +73,42 @@ struct DicomReader {
     return value.c_str();
   }
 };
+
+// DCMTK 3.6.7's JPEG decoder first walks each fragment's markers to find the bit depth, and
+// that walk never moves past a TEM marker (FF 01): a crafted file hangs it forever (found by
+// thaw's fuzzer). This repeats the walk, bounded, and refuses such fragments beforehand.
+inline bool jpeg_walk_terminates(const Uint8* data, std::size_t length) {
+  const auto u16 = [&](std::size_t at) { return unsigned(data[at]) << 8 | data[at + 1]; };
+  for (std::size_t offset = 0; offset + 4 < length;) {
+    const unsigned marker = u16(offset);
+    const bool frame = marker >= 0xffc0 && marker <= 0xffcf && marker != 0xffc4 && marker != 0xffc8 && marker != 0xffcc;
+    if (frame) return true;  // the walk stops at the first start-of-frame
+    if (marker == 0xff01) return false;
+    if (marker == 0xffff) offset += 1;
+    else if ((marker >= 0xffd0 && marker <= 0xffd9) || (data[offset] == 0xff && data[offset + 1] > 2 && data[offset + 1] <= 0xbf))
+      offset += 2;
+    else if (marker >= 0xffc4 && marker <= 0xfffe) offset += u16(offset + 2) + 2;
+    else return true;  // an invalid marker ends the walk
+  }
+  return true;
+}
+
+inline bool pixel_fragments_are_safe(DcmDataset& data, E_TransferSyntax transfer) {
+  DcmElement* element = nullptr;
+  DcmPixelSequence* fragments = nullptr;
+  if (data.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return true;
+  auto* pixels = dynamic_cast<DcmPixelData*>(element);
+  if (pixels == nullptr || pixels->getEncapsulatedRepresentation(transfer, nullptr, fragments).bad() || fragments == nullptr)
+    return true;
+  for (unsigned long i = 1; i < fragments->card(); ++i) {  // item 0 is the offset table
+    DcmPixelItem* item = nullptr;
+    Uint8* bytes = nullptr;
+    if (fragments->getItem(item, i).good() && item != nullptr && item->getUint8Array(bytes).good() && bytes != nullptr &&
+        !jpeg_walk_terminates(bytes, item->getLength()))
+      return false;
+  }
+  return true;
+}
 
 inline void register_dicom_codecs() {
   static std::once_flag once;
@@ -134,20 +177,23 @@ inline std::vector<std::uint8_t> voi_to_8bit(const std::vector<double>& x, const
 
 }  // namespace detail
 
-inline Image decode_dicom(std::span<const std::uint8_t> bytes, const std::string& source) {
+// Reads from a file: DCMTK then checks each element's length against the bytes left in the file
+// before allocating (from a memory buffer it allocates first, so a 25 kB file could ask for 3 GB).
+inline Image read_dicom(const std::filesystem::path& path) {
   detail::register_dicom_codecs();
-  DcmInputBufferStream stream;
-  stream.setBuffer(bytes.data(), offile_off_t(bytes.size()));
-  stream.setEos();
+  const std::string source = path.string();
   DcmFileFormat file;
-  file.transferInit();
-  const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-  file.transferEnd();
+  const OFCondition read = file.loadFile(path.c_str());
   if (read.bad()) throw ImageError(source + ": not a readable DICOM file (" + read.text() + "); is it truncated?");
   DcmDataset& data = *file.getDataset();
   const detail::DicomReader r{data, source};
 
   const DcmXfer transfer(data.getOriginalXfer());
+  const E_TransferSyntax syntax = transfer.getXfer();
+  const bool dcmjpeg = syntax == EXS_JPEGProcess1 || syntax == EXS_JPEGProcess2_4 || syntax == EXS_JPEGProcess6_8 ||
+                       syntax == EXS_JPEGProcess10_12 || syntax == EXS_JPEGProcess14 || syntax == EXS_JPEGProcess14SV1;
+  if (dcmjpeg && !detail::pixel_fragments_are_safe(data, syntax))
+    r.fail("compressed pixel data with a JPEG marker sequence that DCMTK's decoder cannot get past (TEM, FF 01)");
   if (transfer.isEncapsulated() && data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
     r.fail(std::string("pixel data compressed as ") + transfer.getXferName() + ", which DCMTK cannot decode here");
   const std::string photometric = r.text(DCM_PhotometricInterpretation);
@@ -205,6 +251,29 @@ inline Image decode_dicom(std::span<const std::uint8_t> bytes, const std::string
   if (photometric == "MONOCHROME1")
     for (auto& p : image.pixels) p = std::uint8_t(255 - p);
   return image;
+}
+
+// A DICOM file held in memory goes through a private temporary file, for the check above.
+inline Image decode_dicom(std::span<const std::uint8_t> bytes, const std::string& source) {
+  namespace fs = std::filesystem;
+  static std::atomic<unsigned long> counter{0};
+  const fs::path temp = fs::temp_directory_path() /
+                        ("thaw-dicom-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".dcm");
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    if (!out) throw ImageError(source + ": cannot write a temporary copy to '" + temp.string() + "'");
+  }
+  try {
+    Image image = read_dicom(temp);
+    fs::remove(temp);
+    return image;
+  } catch (const ImageError& e) {
+    fs::remove(temp);
+    std::string message = e.what();
+    message.replace(0, temp.string().size(), source);  // name the caller's source, not the copy
+    throw ImageError(message);
+  }
 }
 
 }  // namespace thaw::data

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <span>
 #include <string>
 
@@ -39,6 +40,11 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
 }
 
 inline Image read_image(const std::filesystem::path& path) {
+#if THAW_WITH_DICOM
+  std::uint8_t head[132] = {};
+  if (std::ifstream in(path, std::ios::binary); in.read(reinterpret_cast<char*>(head), sizeof head) && is_dicom(head))
+    return read_dicom(path);
+#endif
   const io::Bytes bytes = io::read_file(path, "thaw::data::read_image");
   return decode_image({reinterpret_cast<const std::uint8_t*>(bytes.data.get()), bytes.size}, path.string());
 }
