@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev libxtensor-dev xtl-dev libboost-dev libopenblas-openmp-dev
   catch2 libbenchmark-dev nlohmann-json3-dev libzip-dev libstb-dev libspng-dev libdcmtk-dev libclang-rt-14-dev
   python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-pil python3-pydicom dcmtk
+  curl unzip
 )
 
 missing=()
