@@ -7,6 +7,7 @@
 // state dict, or a .safetensors file: its ImageNet body is loaded and the 1-logit head drawn
 // afresh. DIR holds torchvision-named <key>.npy files. Without either the weights are random.
 #include <thaw/thaw.hpp>
+#include <thaw/io/weights.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -78,13 +79,8 @@ int main(int argc, char** argv) try {
 
   using Net = thaw::paper::MidLevelFE;
   thaw::Model<Net, thaw::Cpu> model(/*seed=*/2020);
-  if (std::filesystem::is_directory(opt.weights)) {
-    model.load_state_dict(thaw::io::load_npy_dir(opt.weights));
-    std::printf("loaded weights from %s\n", opt.weights.c_str());
-  } else if (!opt.weights.empty()) {
-    const bool safetensors = std::filesystem::path(opt.weights).extension() == ".safetensors";
-    const auto report = model.load_pretrained(safetensors ? thaw::io::load_safetensors(opt.weights)
-                                                          : thaw::io::load_torch(opt.weights));
+  if (!opt.weights.empty()) {
+    const auto report = model.load_pretrained(thaw::io::load_weights(opt.weights));
     std::printf("%s: %s\n", opt.weights.c_str(), report.summary().c_str());
   } else {
     std::printf("weights: random (seed 2020); pass --weights alexnet-owt-7be5be79.pth for ImageNet's\n");

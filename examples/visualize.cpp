@@ -6,9 +6,9 @@
 //
 // FILE: a .pth or .safetensors state dict or a thaw training checkpoint (the 1-logit AlexNet;
 // an ImageNet file keeps its body); DIR: <key>.npy files. Without --weights the weights are
-// random. --images: up to 9 PNG/JPEG files, converted to RGB, resized to 224 x 224 (bilinear,
-// not yet Pillow-exact) and normalized with ImageNet's mean and std; without it, 9 seeded
-// synthetic images. --compare adds a second model's projections beside the first's (the
+// random. --images: up to 9 PNG or DICOM files, preprocessed as torchvision would (RGB,
+// Pillow-exact bilinear resize to 224 x 224, ImageNet mean and std); without it, 9 images of
+// thaw's synthetic chest X-ray set (written to OUT/synthetic). --compare adds a second model's projections beside the first's (the
 // paper's Fig. 10: mid-level FE against fine-tuning); --crop shows only each projected unit's
 // receptive field. Writes OUT/cl<k>.png (default OUT: visualize_out).
 #include <algorithm>
@@ -18,10 +18,12 @@
 #include <string>
 #include <vector>
 
-#include <stb/stb_image.h>
-#include <xtensor/xrandom.hpp>
 
 #include "thaw/thaw.hpp"
+#include "thaw/data/cxr_dataset.hpp"
+#include "thaw/data/preprocess.hpp"
+#include "thaw/data/synthetic.hpp"
+#include "thaw/io/weights.hpp"
 #include "thaw/viz/grid.hpp"
 
 namespace fs = std::filesystem;
@@ -72,48 +74,29 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// One image file as a normalized [3, 224, 224] tensor row.
-void load_image(const fs::path& path, float* dst) {
-  int w = 0, h = 0, channels = 0;
-  unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  if (!pixels) throw std::runtime_error("cannot decode '" + path.string() + "': " + stbi_failure_reason());
-  constexpr float mean[3] = {0.485f, 0.456f, 0.406f}, std_dev[3] = {0.229f, 0.224f, 0.225f};
-  for (std::size_t y = 0; y < 224; ++y)
-    for (std::size_t x = 0; x < 224; ++x) {
-      // Bilinear sample at the output pixel's centre.
-      const float sy = std::clamp((float(y) + 0.5f) * float(h) / 224.0f - 0.5f, 0.0f, float(h - 1));
-      const float sx = std::clamp((float(x) + 0.5f) * float(w) / 224.0f - 0.5f, 0.0f, float(w - 1));
-      const int y0 = int(sy), x0 = int(sx), y1 = std::min(y0 + 1, h - 1), x1 = std::min(x0 + 1, w - 1);
-      const float fy = sy - float(y0), fx = sx - float(x0);
-      for (int c = 0; c < 3; ++c) {
-        const auto at = [&](int yy, int xx) { return float(pixels[(yy * w + xx) * 3 + c]); };
-        const float v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
-        dst[std::size_t(c) * 224 * 224 + y * 224 + x] = (v / 255.0f - mean[c]) / std_dev[c];
-      }
-    }
-  stbi_image_free(pixels);
-}
-
-xt::xtensor<float, 4> load_images(const std::string& dir) {
+// Up to 9 images of `dir` (PNG or DICOM), or 9 from thaw's synthetic set when dir is empty,
+// preprocessed as the paper's pipeline does (Pillow-exact resize, ImageNet normalization).
+xt::xtensor<float, 4> load_images(const std::string& dir, const fs::path& out) {
+  fs::path folder = dir;
+  if (dir.empty()) {
+    thaw::data::SyntheticOptions synthetic;
+    synthetic.train.images = 9;
+    synthetic.train.tb = 5;
+    synthetic.test.images = synthetic.test.tb = 0;
+    folder = thaw::data::write_synthetic_cxr(out / "synthetic", synthetic).train;
+  }
+  if (!fs::is_directory(folder)) throw std::runtime_error("'" + folder.string() + "' is not a folder of images");
   std::vector<fs::path> files;
-  if (!dir.empty()) {
-    if (!fs::is_directory(dir)) throw std::runtime_error("'" + dir + "' is not a folder of images");
-    for (const auto& e : fs::directory_iterator(dir)) {
-      auto ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw std::runtime_error("no .png/.jpg images in '" + dir + "'");
-    files.resize(std::min<std::size_t>(files.size(), 9));
-  }
-  if (files.empty()) {  // seeded synthetic images: smooth noise
-    xt::random::seed(2020);
-    return xt::random::randn<float>({std::size_t{9}, std::size_t{3}, std::size_t{224}, std::size_t{224}});
-  }
-  xt::xtensor<float, 4> images = xt::zeros<float>({files.size(), std::size_t{3}, std::size_t{224}, std::size_t{224}});
-  for (std::size_t i = 0; i < files.size(); ++i) load_image(files[i], images.data() + i * 3 * 224 * 224);
-  std::printf("loaded %zu images from %s\n", files.size(), dir.c_str());
+  for (const auto& e : fs::directory_iterator(folder))
+    if (thaw::data::has_image_extension(e.path())) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::runtime_error("no .png/.dcm images in '" + folder.string() + "'");
+  files.resize(std::min<std::size_t>(files.size(), 9));
+  const thaw::data::Preprocess pre;
+  xt::xtensor<float, 4> images = xt::empty<float>({files.size(), std::size_t{3}, pre.height, pre.width});
+  for (std::size_t i = 0; i < files.size(); ++i)
+    pre.normalize_into(pre.resize(thaw::data::read_image(files[i])), images.data() + i * 3 * pre.height * pre.width);
+  std::printf("loaded %zu images from %s%s\n", files.size(), folder.c_str(), dir.empty() ? " (SYNTHETIC)" : "");
   return images;
 }
 
@@ -123,12 +106,8 @@ xt::xtensor<float, 4> load_images(const std::string& dir) {
 void load_weights(thaw::Model<Net, thaw::Cpu>& model, const std::string& weights) {
   if (weights.empty()) {
     std::printf("weights: random (seed 2020); pass --weights for a trained or pretrained model\n");
-  } else if (fs::is_directory(weights)) {
-    model.load_state_dict(thaw::io::load_npy_dir(weights));
   } else {
-    const bool safetensors = fs::path(weights).extension() == ".safetensors";
-    const auto report =
-        model.load_pretrained(safetensors ? thaw::io::load_safetensors(weights) : thaw::io::load_torch(weights));
+    const auto report = model.load_pretrained(thaw::io::load_weights(weights));
     std::printf("%s: loaded %zu tensors\n", weights.c_str(), report.loaded.size());
   }
 }
@@ -138,7 +117,7 @@ int main(int argc, char** argv) try {
   thaw::Model<Net, thaw::Cpu> model(2020), other(2021);
   load_weights(model, opt.weights);
   if (!opt.compare.empty()) load_weights(other, opt.compare);
-  const auto images = load_images(opt.images);
+  const auto images = load_images(opt.images, opt.out);
   thaw::viz::DeconvNet<Net> deconv(model), deconv_other(other);
   fs::create_directories(opt.out);
   for (const std::size_t layer : opt.layers) {

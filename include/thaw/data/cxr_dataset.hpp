@@ -77,13 +77,14 @@ class CxrDataset {
   std::vector<std::string> class_names_{"normal", "TB"};
 };
 
-namespace detail {
-
-inline bool is_image_name(const std::filesystem::path& p) {
+// The names thaw takes for images when it lists a folder: .png, .dcm, .dicom, any case.
+inline bool has_image_extension(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return ext == ".png" || ext == ".dcm" || ext == ".dicom";
 }
+
+namespace detail {
 
 // The NLM rule: <anything>_<0|1>.<ext>; -1 when the name does not follow it.
 inline int label_from_name(const std::filesystem::path& p) {
@@ -134,7 +135,7 @@ inline CxrDataset CxrDataset::from_folder(const std::filesystem::path& folder, c
   for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.path().filename().string().starts_with(".")) continue;
     if (entry.is_directory()) folders.push_back(entry.path());
-    else if (detail::is_image_name(entry.path())) files.push_back(entry.path());
+    else if (has_image_extension(entry.path())) files.push_back(entry.path());
   }
   std::vector<Sample> samples;
   std::vector<std::string> skipped;
@@ -147,7 +148,7 @@ inline CxrDataset CxrDataset::from_folder(const std::filesystem::path& folder, c
     for (std::size_t c = 0; c < folders.size(); ++c) {
       classes.push_back(folders[c].filename().string());
       for (const auto& entry : fs::recursive_directory_iterator(folders[c]))
-        if (entry.is_regular_file() && detail::is_image_name(entry.path())) samples.push_back({entry.path(), int(c)});
+        if (entry.is_regular_file() && has_image_extension(entry.path())) samples.push_back({entry.path(), int(c)});
     }
     return detail::finish(folder, std::move(samples), std::move(classes), skipped, options);
   }
