@@ -12,8 +12,12 @@ check() {
   local what="$1"; shift
   if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failed=1; fi
 }
+logged() {  # logged <file> <command...>: runs the command with its output in <file>
+  local log="$1"; shift
+  "$@" > "$log" 2>&1 || { cat "$log"; return 1; }
+}
 args=(--out "$out" --synthetic-train 24 --synthetic-test 12 --epochs 2 --batch 8)
-check "first run succeeds" "$experiment" "${args[@]}" > "$out/first.log" 2>&1 || cat "$out/first.log"
+check "first run succeeds" logged "$out/first.log" "$experiment" "${args[@]}"
 check "it says the data are synthetic" grep -q "SYNTHETIC" "$out/first.log"
 check "it trains two epochs" grep -q "epoch 2/2" "$out/first.log"
 check "split.json lists 24 images" "$python" -c "
@@ -22,7 +26,7 @@ check "results.json has AUCs and intervals" "$python" -c "
 import json, sys; r = json.load(open(sys.argv[1]))
 ok = all(0 <= r[k]['auc'] <= 1 and r[k]['ci95'][0] <= r[k]['auc'] <= r[k]['ci95'][1] for k in ('validation', 'external'))
 sys.exit(not (ok and r['external']['images'] == 12 and r['data'].startswith('synthetic')))" "$out/results.json"
-check "second run succeeds" "$experiment" "${args[@]}" > "$out/second.log" 2>&1
+check "second run succeeds" logged "$out/second.log" "$experiment" "${args[@]}"
 check "and reuses the synthetic images" grep -q "synthetic set already in" "$out/second.log"
 check "and resumes instead of training again" test "$(grep -c "^epoch " "$out/second.log")" -eq 0
 check "--train without --test is refused" test "$("$experiment" --train x > "$out/bad.log" 2>&1; echo $?)" -eq 2
