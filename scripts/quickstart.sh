@@ -1,9 +1,4 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds the quickstart in release mode and runs it.
-# Extra arguments go to the program (e.g. --weights DIR --batch 32 --threads 2).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup-debian.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target quickstart
-exec build/release/examples/quickstart "$@"
+# The quickstart: the nine freeze patterns' costs, then a forward pass (installs dependencies
+# and builds first). Arguments go to the program, e.g. --weights DIR --batch 32 --threads 2.
+exec "$(dirname "$0")/run-example.sh" quickstart "$@"
