@@ -79,15 +79,16 @@ void BM_MidLevelTrainStep(benchmark::State& state) {
 class ShareReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) seconds_[r.benchmark_name()] = r.GetAdjustedRealTime();
+    for (const Run& r : runs)  // single runs, or the mean of repetitions
+      if (r.run_type == Run::RT_Iteration || r.aggregate_name == "mean") seconds_[r.run_name.function_name] = r.GetAdjustedRealTime();
     ConsoleReporter::ReportRuns(runs);
   }
   void Finalize() override {
     ConsoleReporter::Finalize();
     double warm = 0, step = 0;
     for (const auto& [name, t] : seconds_) {
-      if (name.starts_with("data/warm-cache batch")) warm = t;
-      if (name.starts_with("train/mid-level FE step")) step = t;
+      if (name == "data/warm-cache batch 32") warm = t;
+      if (name == "train/mid-level FE step 32") step = t;
     }
     if (warm > 0 && step > 0)
       std::printf("warm-cache batch of %zu / mid-level training step of %zu: %.2f%% (target: under 5%%)\n", batch, batch,
