@@ -88,7 +88,7 @@ xt::xtensor<float, 4> load_images(const std::string& dir, const fs::path& out) {
   if (!fs::is_directory(folder)) throw std::runtime_error("'" + folder.string() + "' is not a folder of images");
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(folder))
-    if (thaw::data::has_image_extension(e.path())) files.push_back(e.path());
+    if (thaw::data::is_image_file(e.path())) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   if (files.empty()) throw std::runtime_error("no .png/.dcm images in '" + folder.string() + "'");
   files.resize(std::min<std::size_t>(files.size(), 9));

@@ -81,6 +81,11 @@ TEST_CASE("Labels come from NLM-style names, class folders and CSV manifests", "
   CHECK(classes.count(0) == 2);
   CHECK(classes.count(1) == 1);
 
+  // A DICOM file without an extension (a PACS export) counts; another file without one does not.
+  std::ofstream(s.root / "classes" / "tb" / "IM0001") << std::string(128, '\0') << "DICM";
+  std::ofstream(s.root / "classes" / "tb" / "NOTES") << "text";
+  CHECK(CxrDataset::from_folder(s.root / "classes", {.log = nullptr}).count(1) == 2);
+
   std::ofstream(s.root / "list.csv") << "path,label\nnlm/CHNCXR_0001_0.png,1\r\nclasses/normal/a.png,0\n";
   const CxrDataset csv = CxrDataset::from_csv(s.root / "list.csv", {.log = nullptr});
   REQUIRE(csv.size() == 2);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <thaw/data/image_file.hpp>
 
 namespace thaw::data {
 
@@ -77,11 +80,15 @@ class CxrDataset {
   std::vector<std::string> class_names_{"normal", "TB"};
 };
 
-// The names thaw takes for images when it lists a folder: .png, .dcm, .dicom, any case.
-inline bool has_image_extension(const std::filesystem::path& p) {
+// The files thaw takes for images when it lists a folder: names ending in .png, .dcm or .dicom
+// (any case), and files without an extension that are DICOM (PACS exports often have none).
+inline bool is_image_file(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return ext == ".png" || ext == ".dcm" || ext == ".dicom";
+  if (ext == ".png" || ext == ".dcm" || ext == ".dicom") return true;
+  std::uint8_t head[132] = {};
+  std::ifstream in(p, std::ios::binary);
+  return ext.empty() && in.read(reinterpret_cast<char*>(head), sizeof head) && is_dicom(head);
 }
 
 namespace detail {
@@ -111,7 +118,7 @@ inline CxrDataset finish(const std::filesystem::path& source, std::vector<Sample
                          const SourceOptions& options) {
   if (samples.empty())
     throw DatasetError("thaw::data: no labelled images in '" + source.string() +
-                       "' (looked for .png, .dcm and .dicom files" +
+                       "' (looked for .png, .dcm and .dicom files, and DICOM files without an extension" +
                        (skipped.empty() ? std::string(")") : ", skipped " + std::to_string(skipped.size()) + ")"));
   std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) { return a.path < b.path; });
   CxrDataset set(folder_name(source), std::move(samples), std::move(classes));
@@ -135,7 +142,7 @@ inline CxrDataset CxrDataset::from_folder(const std::filesystem::path& folder, c
   for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.path().filename().string().starts_with(".")) continue;
     if (entry.is_directory()) folders.push_back(entry.path());
-    else if (has_image_extension(entry.path())) files.push_back(entry.path());
+    else if (is_image_file(entry.path())) files.push_back(entry.path());
   }
   std::vector<Sample> samples;
   std::vector<std::string> skipped;
@@ -148,7 +155,7 @@ inline CxrDataset CxrDataset::from_folder(const std::filesystem::path& folder, c
     for (std::size_t c = 0; c < folders.size(); ++c) {
       classes.push_back(folders[c].filename().string());
       for (const auto& entry : fs::recursive_directory_iterator(folders[c]))
-        if (entry.is_regular_file() && has_image_extension(entry.path())) samples.push_back({entry.path(), int(c)});
+        if (entry.is_regular_file() && is_image_file(entry.path())) samples.push_back({entry.path(), int(c)});
     }
     return detail::finish(folder, std::move(samples), std::move(classes), skipped, options);
   }
