@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torchvision
 
+from make_alexnet_reference import reinitialise  # this script's folder is on sys.path
+
 # CL1..CL5 of each case (T = trains), in thaw::paper::cases order; FC3 always trains.
 CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("fine-tuning", "TTTTT"),
          ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
@@ -25,12 +27,7 @@ CONV_KEYS = ["features.0", "features.3", "features.6", "features.8", "features.1
 
 def base_model(generator):
     model = torchvision.models.alexnet(num_classes=1)
-    for module in model.modules():
-        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-            fan_in = module.weight[0].numel()
-            with torch.no_grad():
-                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=generator)
-                module.bias.uniform_(-0.1, 0.1, generator=generator)
+    reinitialise(model, generator)
     with torch.no_grad():  # small initial logits: a loss near log 2 and smooth Adam steps
         model.classifier[6].weight.mul_(0.01)
     for module in model.modules():

@@ -69,21 +69,28 @@ constexpr std::size_t bin_end(std::size_t i, std::size_t in, std::size_t out) {
   return ((i + 1) * in + out - 1) / out;
 }
 
+// f(output index, rows [y0, y1), columns [x0, x1)) for every output of one plane: the input
+// window each output averages.
+template <class F>
+void for_each_bin(Shape in, Shape out, F&& f) {
+  for (std::size_t oy = 0; oy < out.h; ++oy)
+    for (std::size_t ox = 0; ox < out.w; ++ox)
+      f(oy * out.w + ox, bin_begin(oy, in.h, out.h), bin_end(oy, in.h, out.h), bin_begin(ox, in.w, out.w),
+        bin_end(ox, in.w, out.w));
+}
+
 inline void adaptive_avgpool2d_forward(Shape in, Shape out, const float* x, std::size_t batch, float* y) {
   const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
     const float* src = x + std::size_t(p) * in_plane;
     float* dst = y + std::size_t(p) * out_plane;
-    for (std::size_t oy = 0; oy < out.h; ++oy)
-      for (std::size_t ox = 0; ox < out.w; ++ox) {
-        const std::size_t y0 = bin_begin(oy, in.h, out.h), y1 = bin_end(oy, in.h, out.h);
-        const std::size_t x0 = bin_begin(ox, in.w, out.w), x1 = bin_end(ox, in.w, out.w);
-        float sum = 0.0f;
-        for (std::size_t iy = y0; iy < y1; ++iy)
-          for (std::size_t ix = x0; ix < x1; ++ix) sum += src[iy * in.w + ix];
-        dst[oy * out.w + ox] = sum / float((y1 - y0) * (x1 - x0));
-      }
+    for_each_bin(in, out, [&](std::size_t o, std::size_t y0, std::size_t y1, std::size_t x0, std::size_t x1) {
+      float sum = 0.0f;
+      for (std::size_t iy = y0; iy < y1; ++iy)
+        for (std::size_t ix = x0; ix < x1; ++ix) sum += src[iy * in.w + ix];
+      dst[o] = sum / float((y1 - y0) * (x1 - x0));
+    });
   }
 }
 
@@ -95,14 +102,11 @@ inline void adaptive_avgpool2d_backward(Shape in, Shape out, const float* dy, st
     float* dst = dx + std::size_t(p) * in_plane;
     std::fill_n(dst, in_plane, 0.0f);
     const float* src = dy + std::size_t(p) * out_plane;
-    for (std::size_t oy = 0; oy < out.h; ++oy)
-      for (std::size_t ox = 0; ox < out.w; ++ox) {
-        const std::size_t y0 = bin_begin(oy, in.h, out.h), y1 = bin_end(oy, in.h, out.h);
-        const std::size_t x0 = bin_begin(ox, in.w, out.w), x1 = bin_end(ox, in.w, out.w);
-        const float share = src[oy * out.w + ox] / float((y1 - y0) * (x1 - x0));
-        for (std::size_t iy = y0; iy < y1; ++iy)
-          for (std::size_t ix = x0; ix < x1; ++ix) dst[iy * in.w + ix] += share;
-      }
+    for_each_bin(in, out, [&](std::size_t o, std::size_t y0, std::size_t y1, std::size_t x0, std::size_t x1) {
+      const float share = src[o] / float((y1 - y0) * (x1 - x0));
+      for (std::size_t iy = y0; iy < y1; ++iy)
+        for (std::size_t ix = x0; ix < x1; ++ix) dst[iy * in.w + ix] += share;
+    });
   }
 }
 
