@@ -11,9 +11,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 from PIL import Image
+
+from timing import best_of  # this script's folder is on sys.path
 
 bench = sys.argv[1]
 with tempfile.NamedTemporaryFile(suffix=".json") as report:
@@ -26,13 +27,8 @@ assert files, "bench_data draws the images first"
 
 
 def best_ms(work, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for f in files:
-            work(f)
-        best = min(best, (time.perf_counter() - start) / len(files) * 1e3)
-    return best
+    """Milliseconds per file, best of `repeats` passes over all files."""
+    return best_of(repeats, lambda: [work(f) for f in files]) / len(files) * 1e3
 
 
 pipeline = best_ms(lambda f: Image.open(f).convert("RGB").resize((224, 224), Image.BILINEAR))

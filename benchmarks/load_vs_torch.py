@@ -10,19 +10,11 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 import torch
 import torchvision
 
-
-def best_of(repeats, fn):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_of  # this script's folder is on sys.path
 
 
 def read_bytes(path):
