@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Downloads the real data thaw's experiment needs (torchvision's AlexNet weights, the NLM
+# Downloads the real data thaw's main job (examples/tb_transfer) needs (torchvision's AlexNet weights, the NLM
 # Shenzhen and Montgomery chest X-ray sets) on a machine with internet access, and verifies
 # each file's SHA-256 before it is used: a file is downloaded to <name>.part, hashed, and only
 # renamed into place when the hash is right; a wrong hash deletes it and stops with an error.

@@ -293,6 +293,21 @@ TEST_CASE("The synthetic set is deterministic, NLM-named, labelled as synthetic 
   const auto stamp_time = fs::last_write_time(s.root / "a" / "synthetic.json");
   write_synthetic_cxr(s.root / "a", options, nullptr);
   CHECK(fs::last_write_time(s.root / "a" / "synthetic.json") == stamp_time);
+  // Interrupted (Ctrl-C) with the same options: finished, keeping the images already written.
+  std::ofstream(s.root / "a" / "synthetic.json") << nlohmann::json{{"options", thaw::data::detail::synthetic_stamp(options)},
+                                                                   {"complete", false}}.dump();
+  const fs::path lost = train[3].path, kept = train[4].path;
+  const std::string lost_bytes = [&] {
+    std::ifstream in(lost, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }();
+  fs::remove(lost);
+  const auto kept_time = fs::last_write_time(kept);
+  write_synthetic_cxr(s.root / "a", options, nullptr);
+  std::ifstream redrawn_file(lost, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(redrawn_file)), std::istreambuf_iterator<char>()) == lost_bytes);
+  CHECK(fs::last_write_time(kept) == kept_time);
+
   options.seed = 7;
   write_synthetic_cxr(s.root / "a", options, nullptr);
   const CxrDataset redrawn = CxrDataset::from_folder(a.train, {.log = nullptr});

@@ -107,9 +107,13 @@ inline void require_folder(const std::filesystem::path& folder) {
     throw DatasetError("thaw::data: '" + folder.string() + "' is not a folder");
 }
 
+// A set's name: its folder with the folder above, since the NLM sets' image folders are both
+// called CXR_png ("ChinaSet_AllFiles/CXR_png", "MontgomerySet/CXR_png").
 inline std::string folder_name(const std::filesystem::path& folder) {
-  const auto clean = folder.lexically_normal();
-  return (clean.has_filename() ? clean : clean.parent_path()).filename().string();
+  auto clean = std::filesystem::absolute(folder).lexically_normal();
+  if (!clean.has_filename()) clean = clean.parent_path();
+  const auto parent = clean.parent_path().filename();
+  return parent.empty() ? clean.filename().string() : (parent / clean.filename()).string();
 }
 
 // Sorts, refuses an empty set, reports what was skipped and what was found.

@@ -32,6 +32,7 @@
 #include <thaw/data/cxr_dataset.hpp>
 #include <thaw/data/image_cache.hpp>
 #include <thaw/data/preprocess.hpp>
+#include <thaw/data/progress.hpp>
 #include <thaw/train/dataset.hpp>
 
 namespace thaw::data {
@@ -245,8 +246,7 @@ inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const 
   const std::size_t n = set.size(), per_image = 3 * pre.height * pre.width;
   xt::xtensor<float, 4> images = xt::empty<float>({n, std::size_t(3), pre.height, pre.width});
   std::vector<std::string> failures(n);
-  std::atomic<std::size_t> done{0};
-  std::mutex log_mutex;
+  Progress progress(options.log, set.name() + ": images decoded and resized", n);
   detail::parallel_for(n, options.workers, [&](std::size_t i) {
     try {
       pre.normalize_into(detail::resized(set[i], pre, cache.get()), images.data() + i * per_image);
@@ -254,11 +254,7 @@ inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const 
       if (!options.skip_unreadable) throw;
       failures[i] = e.what();
     }
-    const std::size_t finished = ++done;
-    if (options.log != nullptr && (finished % 100 == 0 || finished == n)) {
-      const std::lock_guard lock(log_mutex);
-      *options.log << "thaw::data: " << set.name() << ": " << finished << "/" << n << " images ready\n";
-    }
+    progress.step();
   });
   std::vector<std::size_t> kept;
   Loaded out;

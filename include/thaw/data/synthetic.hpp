@@ -33,6 +33,7 @@
 
 #include <thaw/core/shuffle.hpp>
 #include <thaw/data/png.hpp>
+#include <thaw/data/progress.hpp>
 #include <thaw/io/atomic_file.hpp>
 
 namespace thaw::data {
@@ -183,8 +184,10 @@ inline nlohmann::json synthetic_stamp(const SyntheticOptions& o) {
 }  // namespace detail
 
 // Writes <folder>/<site>/CXR_png/<prefix>_<####>_<label>.png for both sites (in parallel on
-// `threads` threads), a README.txt and, last, synthetic.json. When synthetic.json already
-// records the same options the files are kept as they are. Returns the two image folders.
+// `threads` threads) and a README.txt. synthetic.json records the options, and whether the set
+// is complete: with the same options a complete set is kept as it is, and an interrupted one
+// (Ctrl-C) is finished, keeping the images already written (each was written atomically).
+// Other options redraw everything. Returns the two image folders.
 struct SyntheticFolders {
   std::filesystem::path train, test;
 };
@@ -194,22 +197,30 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
   namespace fs = std::filesystem;
   const SyntheticFolders out{folder / options.train.folder / "CXR_png", folder / options.test.folder / "CXR_png"};
   const nlohmann::json stamp = detail::synthetic_stamp(options);
-  if (std::ifstream in(folder / "synthetic.json"); in && nlohmann::json::parse(in, nullptr, false) == stamp) {
+  nlohmann::json recorded;
+  if (std::ifstream in(folder / "synthetic.json"); in) recorded = nlohmann::json::parse(in, nullptr, false);
+  const bool same = recorded.is_object() && recorded.contains("options") && recorded["options"] == stamp;
+  if (same && recorded.value("complete", false)) {
     if (log != nullptr) *log << "thaw::data: synthetic set already in '" << folder.string() << "'\n";
     return out;
   }
-  fs::remove(folder / "synthetic.json");
+  const auto record = [&](bool complete) {
+    io::write_atomically(folder / "synthetic.json", [&](std::ostream& o) {
+      o << nlohmann::json{{"options", stamp}, {"complete", complete}}.dump(1) << "\n";
+    });
+  };
+  record(false);
   for (const SyntheticSite* site : {&options.train, &options.test}) {
     const std::uint64_t site_seed = options.seed * 2 + (site == &options.test ? 1 : 0);
     const fs::path images = folder / site->folder / "CXR_png";
-    fs::remove_all(images);
+    if (!same) fs::remove_all(images);
     fs::create_directories(images);
     if (site->tb > site->images) throw std::invalid_argument("thaw::data: synthetic site with more TB than images");
     std::mt19937_64 label_rng(site_seed);
     std::vector<int> labels(site->images, 0);
     std::fill_n(labels.begin(), site->tb, 1);
     shuffle_in_place(labels, label_rng);
-    if (log != nullptr) *log << "thaw::data: drawing " << site->images << " synthetic " << site->folder << " images\n";
+    Progress progress(log, "synthetic " + site->folder + " images drawn", site->images);
     std::atomic<std::size_t> next{0};
     std::vector<std::jthread> workers;
     for (std::size_t t = 0; t < std::max<std::size_t>(1, threads); ++t)
@@ -218,11 +229,13 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
           detail::Draw d{std::mt19937_64(site_seed * 1000003 + i)};
           char name[64];
           std::snprintf(name, sizeof name, "%s_%04zu_%d.png", site->prefix.c_str(), i + 1, labels[i]);
-          write_png(images / name, detail::render_radiograph(*site, labels[i] == 1, d),
-                    {{"Description", "SYNTHETIC chest radiograph drawn by thaw; not a medical image"},
-                     {"Software", "thaw synthetic CXR v1"},
-                     {"Comment", "site " + site->folder + ", seed " + std::to_string(options.seed) + ", label " +
-                                     std::to_string(labels[i])}});
+          if (!fs::exists(images / name))
+            write_png(images / name, detail::render_radiograph(*site, labels[i] == 1, d),
+                      {{"Description", "SYNTHETIC chest radiograph drawn by thaw; not a medical image"},
+                       {"Software", "thaw synthetic CXR v1"},
+                       {"Comment", "site " + site->folder + ", seed " + std::to_string(options.seed) + ", label " +
+                                       std::to_string(labels[i])}});
+          progress.step();
         }
       });
   }
@@ -232,7 +245,7 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
          "normal / _1 TB-like findings) so that thaw's pipeline can run without the real data. They are\n"
          "not radiographs of anyone and say nothing about tuberculosis. scripts/fetch-data.sh gets the real sets.\n";
   });
-  io::write_atomically(folder / "synthetic.json", [&](std::ostream& o) { o << stamp.dump(1) << "\n"; });
+  record(true);
   return out;
 }
 

@@ -79,6 +79,8 @@ class Trainer {
       scheduler_.step();
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       state_.history.push_back(record);
+      ++run_epochs_;
+      run_seconds_ += record.seconds;
       state_.epoch = epoch + 1;
       if (!options_.checkpoint.empty()) save_checkpoint(options_.checkpoint, model_, adam_, scheduler_, state_);
       report(record, validation != nullptr);
@@ -178,8 +180,12 @@ class Trainer {
     if (options_.on_epoch) return options_.on_epoch(r);
     char validation[48] = "";
     if (validated) std::snprintf(validation, sizeof validation, "  validation loss %.4f", r.validation_loss);
-    std::printf("epoch %zu/%zu  train loss %.4f%s  lr %.2g  %.1f s%s\n", r.epoch, options_.epochs, r.train_loss,
-                validation, r.learning_rate, r.seconds, cache_on_ ? "  (frozen prefix cached)" : "");
+    char left[48] = "";  // from this run's epochs (a resumed run's earlier ones took other times)
+    const std::size_t remaining = options_.epochs - r.epoch;
+    if (remaining > 0 && run_epochs_ > 0)
+      std::snprintf(left, sizeof left, "  about %.0f s left", run_seconds_ / double(run_epochs_) * double(remaining));
+    std::printf("epoch %zu/%zu  train loss %.4f%s  lr %.2g  %.1f s%s%s\n", r.epoch, options_.epochs, r.train_loss,
+                validation, r.learning_rate, r.seconds, cache_on_ ? "  (frozen prefix cached)" : "", left);
     std::fflush(stdout);
   }
 
@@ -189,6 +195,8 @@ class Trainer {
   StepLR scheduler_;
   TrainingState state_;
   bool cache_on_ = false;
+  std::size_t run_epochs_ = 0;  // epochs trained by this object, and their time: the ETA's basis
+  double run_seconds_ = 0;
   std::vector<float> train_cache_, validation_cache_, batch_, labels_, scratch_;
   std::vector<bool> train_cached_;
 };

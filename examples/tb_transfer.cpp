@@ -1,24 +1,25 @@
-// examples/experiment.cpp — the paper's experiment end to end: chest X-rays from disk, a seeded
+// examples/tb_transfer.cpp — the paper's experiment end to end: chest X-rays from disk, a seeded
 // stratified 80/20 split, the mid-level feature extractor (AlexNet with only CL3, CL4 and the
 // last linear layer trained) fine-tuned with Adam, then the AUC with its DeLong 95% CI on the
 // validation split and on an external site's images.
 //
-//   experiment [--train DIR] [--test DIR] [--weights FILE|DIR] [--epochs N] [--batch N]
-//              [--lr X] [--seed N] [--out DIR] [--synthetic-train N] [--synthetic-test N]
+//   tb_transfer [--train-dir DIR] [--test-dir DIR] [--weights FILE|DIR] [--epochs N] [--batch N]
+//               [--lr X] [--seed N] [--out DIR] [--synthetic-train N] [--synthetic-test N]
 //
-// --train/--test: folders as thaw::data::CxrDataset::from_folder reads them (the NLM sets'
+// --train-dir/--test-dir: folders as thaw::data::CxrDataset::from_folder reads them (the NLM sets'
 // CXR_png folders, or one subfolder per class). Without them, thaw's built-in SYNTHETIC set is
 // drawn into OUT/synthetic (a Shenzhen-like and a Montgomery-like site, 662 + 138 images by
 // default) so the whole pipeline runs without the real data; its numbers say nothing about TB.
 // --weights: torchvision's alexnet-owt-7be5be79.pth (scripts/fetch-data.sh gets it); without it
-// the network starts from random weights. OUT (default runs/experiment) receives split.json,
-// the preprocessed-image cache, checkpoint.safetensors (a rerun resumes from it) and
-// results.json, each written atomically.
+// the network starts from random weights. OUT (default runs/tb_transfer) receives settings.json,
+// split.json, the preprocessed-image cache, checkpoint.safetensors (a rerun with the same
+// settings resumes from it; other settings are refused) and results.json, each written atomically.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Options {
-  std::string train, test, weights, out = "runs/experiment";
+  std::string train, test, weights, out = "runs/tb_transfer";
   std::size_t epochs = 10, batch = 32, synthetic_train = 662, synthetic_test = 138;
   double lr = 1e-4;
   std::uint64_t seed = 42;
@@ -44,7 +45,7 @@ struct Options {
 
 [[noreturn]] void usage(const std::string& message) {
   std::fprintf(stderr,
-               "experiment: %s\nusage: experiment [--train DIR] [--test DIR] [--weights FILE|DIR] [--epochs N] "
+               "tb_transfer: %s\nusage: tb_transfer [--train-dir DIR] [--test-dir DIR] [--weights FILE|DIR] [--epochs N] "
                "[--batch N] [--lr X] [--seed N] [--out DIR] [--synthetic-train N] [--synthetic-test N]\n",
                message.c_str());
   std::exit(2);
@@ -62,8 +63,8 @@ Options parse(int argc, char** argv) {
     const std::string arg = argv[i];
     if (i + 1 >= argc) usage("missing value after " + arg);
     const char* v = argv[++i];
-    if (arg == "--train") o.train = v;
-    else if (arg == "--test") o.test = v;
+    if (arg == "--train-dir") o.train = v;
+    else if (arg == "--test-dir") o.test = v;
     else if (arg == "--weights") o.weights = v;
     else if (arg == "--out") o.out = v;
     else if (arg == "--epochs") o.epochs = count(v, arg);
@@ -74,7 +75,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--lr") o.lr = std::atof(v);
     else usage("unknown option " + arg);
   }
-  if (o.train.empty() != o.test.empty()) usage("give both --train and --test, or neither (synthetic data)");
+  if (o.train.empty() != o.test.empty()) usage("give both --train-dir and --test-dir, or neither (synthetic data)");
   if (!(o.lr > 0)) usage("--lr must be positive");
   return o;
 }
@@ -110,9 +111,18 @@ int main(int argc, char** argv) try {
   const Options opt = parse(argc, argv);
   const fs::path out = opt.out;
   const bool synthetic = opt.train.empty();
+  // A rerun resumes from OUT's checkpoint, which is only right for the same settings (more
+  // epochs may be asked for); so OUT records them and refuses others.
+  const nlohmann::json settings = {{"train_dir", opt.train}, {"test_dir", opt.test}, {"weights", opt.weights},
+                                   {"batch", opt.batch}, {"lr", opt.lr}, {"seed", opt.seed},
+                                   {"synthetic", synthetic ? nlohmann::json{opt.synthetic_train, opt.synthetic_test} : nlohmann::json()}};
+  if (std::ifstream in(out / "settings.json"); in && nlohmann::json::parse(in, nullptr, false) != settings)
+    throw std::runtime_error("'" + out.string() + "' holds a run with other settings (" + (out / "settings.json").string() +
+                             "); pass another --out, or delete that folder to start over");
+  thaw::io::write_atomically(out / "settings.json", [&](std::ostream& o) { o << settings.dump(1) << "\n"; });
   fs::path train_dir = opt.train, test_dir = opt.test;
   if (synthetic) {
-    std::printf("data: thaw's built-in SYNTHETIC chest X-rays (not medical images); pass --train/--test for real ones\n");
+    std::printf("data: thaw's built-in SYNTHETIC chest X-rays (not medical images); pass --train-dir/--test-dir for real ones\n");
     thaw::data::SyntheticOptions s;
     s.train.images = opt.synthetic_train;
     s.train.tb = opt.synthetic_train * 336 / 662;  // Shenzhen's balance
@@ -172,6 +182,6 @@ int main(int argc, char** argv) try {
   std::printf("wrote %s\n", (out / "results.json").c_str());
   return 0;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "experiment: %s\n", e.what());
+  std::fprintf(stderr, "tb_transfer: %s\n", e.what());
   return 1;
 }
