@@ -119,12 +119,12 @@ inline void register_dicom_codecs() {
   });
 }
 
-// The VOI stage (3 and 4 above): modality values to 8 bits.
-inline std::vector<std::uint8_t> voi_to_8bit(const std::vector<double>& x, const DicomReader& r) {
-  std::vector<std::uint8_t> out(x.size());
+// The VOI stage (3 and 4 above): n modality values, x(i), to 8 bits.
+template <class Modality>
+std::vector<std::uint8_t> voi_to_8bit(std::size_t n, Modality&& x, const DicomReader& r) {
+  std::vector<std::uint8_t> out(n);
   const auto store = [&](auto&& map) {
-    for (std::size_t i = 0; i < x.size(); ++i)
-      out[i] = std::uint8_t(std::clamp(std::floor(map(x[i]) + 0.5), 0.0, 255.0));
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::uint8_t(std::clamp(std::floor(map(x(i)) + 0.5), 0.0, 255.0));
   };
   double c = 0, w = 0;
   if (r.number(DCM_WindowCenter, c) && r.number(DCM_WindowWidth, w)) {
@@ -169,8 +169,12 @@ inline std::vector<std::uint8_t> voi_to_8bit(const std::vector<double>& x, const
     });
     return out;
   }
-  const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
-  const double low = *lo, range = *hi - *lo;
+  double low = x(0), high = low;
+  for (std::size_t i = 1; i < n; ++i) {
+    low = std::min(low, x(i));
+    high = std::max(high, x(i));
+  }
+  const double range = high - low;
   store([&](double v) { return range > 0 ? (v - low) / range * 255.0 : 0.0; });
   return out;
 }
@@ -194,16 +198,6 @@ inline Image read_dicom(const std::filesystem::path& path) {
                        syntax == EXS_JPEGProcess10_12 || syntax == EXS_JPEGProcess14 || syntax == EXS_JPEGProcess14SV1;
   if (dcmjpeg && !detail::pixel_fragments_are_safe(data, syntax))
     r.fail("compressed pixel data with a JPEG marker sequence that DCMTK's decoder cannot get past (TEM, FF 01)");
-  if (transfer.isEncapsulated() && data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
-    r.fail(std::string("pixel data compressed as ") + transfer.getXferName() + ", which DCMTK cannot decode here");
-  const std::string photometric = r.text(DCM_PhotometricInterpretation);
-  if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2")
-    r.fail("Photometric Interpretation '" + photometric + "': thaw reads grey radiographs (MONOCHROME1/2) only");
-  if (r.integer(DCM_SamplesPerPixel, "SamplesPerPixel", false, 1) != 1) r.fail("more than one sample per pixel");
-  DcmItem* modality_lut = nullptr;
-  if (data.findAndGetSequenceItem(DCM_ModalityLUTSequence, modality_lut, 0).good())
-    r.fail("a Modality LUT Sequence, which thaw does not apply; convert with Rescale Slope/Intercept");
-
   const std::size_t rows = std::size_t(r.integer(DCM_Rows, "Rows", true));
   const std::size_t columns = std::size_t(r.integer(DCM_Columns, "Columns", true));
   const long allocated = r.integer(DCM_BitsAllocated, "BitsAllocated", true);
@@ -215,6 +209,17 @@ inline Image read_dicom(const std::filesystem::path& path) {
     r.fail("unsupported bit layout (allocated " + std::to_string(allocated) + ", stored " + std::to_string(stored) +
            ", high bit " + std::to_string(high_bit) + ")");
   if (rows == 0 || columns == 0) r.fail("the image has no pixels");
+  if (rows * columns > std::size_t(1) << 28)  // a radiograph has ~20 M; refuse before DCMTK allocates
+    r.fail(std::to_string(rows) + " x " + std::to_string(columns) + " pixels is more than thaw reads (2^28)");
+  if (transfer.isEncapsulated() && data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
+    r.fail(std::string("pixel data compressed as ") + transfer.getXferName() + ", which DCMTK cannot decode here");
+  const std::string photometric = r.text(DCM_PhotometricInterpretation);
+  if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2")
+    r.fail("Photometric Interpretation '" + photometric + "': thaw reads grey radiographs (MONOCHROME1/2) only");
+  if (r.integer(DCM_SamplesPerPixel, "SamplesPerPixel", false, 1) != 1) r.fail("more than one sample per pixel");
+  DcmItem* modality_lut = nullptr;
+  if (data.findAndGetSequenceItem(DCM_ModalityLUTSequence, modality_lut, 0).good())
+    r.fail("a Modality LUT Sequence, which thaw does not apply; convert with Rescale Slope/Intercept");
 
   DcmElement* element = nullptr;
   if (data.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) r.fail("no Pixel Data");
@@ -234,8 +239,7 @@ inline Image read_dicom(const std::filesystem::path& path) {
   r.number(DCM_RescaleIntercept, intercept);
   const unsigned shift = unsigned(high_bit + 1 - stored);
   const std::uint32_t mask = (std::uint32_t(1) << stored) - 1;
-  std::vector<double> x(pixels);
-  for (std::size_t i = 0; i < pixels; ++i) {
+  const auto modality = [&](std::size_t i) {
     std::uint32_t word = raw[i * bytes_per_sample];
     if (bytes_per_sample == 2) {
       std::uint16_t w;
@@ -244,10 +248,10 @@ inline Image read_dicom(const std::filesystem::path& path) {
     }
     const std::uint32_t bits = (word >> shift) & mask;
     const double value = is_signed && (bits >> (stored - 1)) != 0 ? double(bits) - std::ldexp(1.0, int(stored)) : double(bits);
-    x[i] = value * slope + intercept;
-  }
+    return value * slope + intercept;
+  };
   Image image = Image::blank(columns, rows, 1);
-  image.pixels = detail::voi_to_8bit(x, r);
+  image.pixels = detail::voi_to_8bit(pixels, modality, r);
   if (photometric == "MONOCHROME1")
     for (auto& p : image.pixels) p = std::uint8_t(255 - p);
   return image;
