@@ -152,7 +152,7 @@ int main(int argc, char** argv) try {
                 model.load_pretrained(thaw::io::load_weights(opt.weights), opt.seed).summary().c_str());
   else
     std::printf("weights: random (seed %llu). The mid-level FE keeps CL1, CL2, CL5 and FC6-FC7 frozen, so from\n"
-                "  random weights it has almost nothing to learn from: expect AUCs near 0.5. The paper's experiment\n"
+                "  random weights it has little to learn from: expect AUCs not far from 0.5. The paper's experiment\n"
                 "  needs --weights alexnet-owt-7be5be79.pth (scripts/fetch-data.sh).\n",
                 static_cast<unsigned long long>(opt.seed));
 
