@@ -80,17 +80,16 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// One logit per image, `batch` images per forward pass, straight from the loaded tensor.
 template <class Model>
 std::vector<double> scores(Model& model, const xt::xtensor<float, 4>& images, std::size_t batch) {
   model.eval();
   std::vector<double> out;
-  const std::size_t n = images.shape()[0], per_image = images.size() / std::max<std::size_t>(n, 1);
+  const std::size_t n = images.shape()[0], per_image = Model::input_shape.size();
   for (std::size_t first = 0; first < n; first += batch) {
     const std::size_t m = std::min(batch, n - first);
-    xt::xtensor<float, 4> part = xt::empty<float>({m, images.shape()[1], images.shape()[2], images.shape()[3]});
-    std::copy_n(images.data() + first * per_image, m * per_image, part.data());
-    const auto logits = model.forward(part);
-    for (std::size_t i = 0; i < m; ++i) out.push_back(logits(i, 0));
+    const float* logits = model.template forward_from<0>(images.data() + first * per_image, m);
+    out.insert(out.end(), logits, logits + m);
   }
   return out;
 }
