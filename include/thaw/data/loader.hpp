@@ -9,7 +9,6 @@
 // Each range-for is one epoch; epoch e is shuffled with seed + e, so runs repeat exactly.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +30,7 @@
 #include <thaw/core/shuffle.hpp>
 #include <thaw/data/cxr_dataset.hpp>
 #include <thaw/data/image_cache.hpp>
+#include <thaw/data/parallel_for.hpp>
 #include <thaw/data/preprocess.hpp>
 #include <thaw/data/progress.hpp>
 #include <thaw/train/dataset.hpp>
@@ -57,30 +57,6 @@ namespace detail {
 // The one image of `sample` that the preprocessing makes, through the cache when there is one.
 inline Image resized(const Sample& sample, const Preprocess& pre, ImageCache* cache) {
   return cache != nullptr ? cache->get(sample.path, pre) : pre.resize(read_image(sample.path));
-}
-
-// Runs body(i) for i in [0, n) on `workers` threads; the first exception is rethrown here.
-template <class Body>
-void parallel_for(std::size_t n, std::size_t workers, Body&& body) {
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  {
-    std::vector<std::jthread> threads;
-    for (std::size_t w = 0; w < std::max<std::size_t>(1, workers); ++w)
-      threads.emplace_back([&] {
-        for (std::size_t i; (i = next++) < n;) {
-          try {
-            body(i);
-          } catch (...) {
-            const std::lock_guard lock(error_mutex);
-            if (!error) error = std::current_exception();
-            next = n;
-          }
-        }
-      });
-  }
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace detail
@@ -121,12 +97,10 @@ class Loader {
 
  private:
   std::vector<std::size_t> order(std::size_t epoch) const {
+    std::mt19937_64 rng(options_.seed + epoch);
+    if (options_.shuffle) return shuffled_indices(set_.size(), rng);
     std::vector<std::size_t> o(set_.size());
     std::iota(o.begin(), o.end(), 0);
-    if (options_.shuffle) {
-      std::mt19937_64 rng(options_.seed + epoch);
-      shuffle_in_place(o, rng);
-    }
     return o;
   }
 
@@ -247,7 +221,7 @@ inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const 
   xt::xtensor<float, 4> images = xt::empty<float>({n, std::size_t(3), pre.height, pre.width});
   std::vector<std::string> failures(n);
   Progress progress(options.log, set.name() + ": images decoded and resized", n);
-  detail::parallel_for(n, options.workers, [&](std::size_t i) {
+  parallel_for(n, options.workers, [&](std::size_t i) {
     try {
       pre.normalize_into(detail::resized(set[i], pre, cache.get()), images.data() + i * per_image);
     } catch (const std::exception& e) {

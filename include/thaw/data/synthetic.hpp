@@ -16,7 +16,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -26,12 +25,12 @@
 #include <numbers>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include <thaw/core/shuffle.hpp>
+#include <thaw/data/parallel_for.hpp>
 #include <thaw/data/png.hpp>
 #include <thaw/data/progress.hpp>
 #include <thaw/io/atomic_file.hpp>
@@ -221,23 +220,18 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
     std::fill_n(labels.begin(), site->tb, 1);
     shuffle_in_place(labels, label_rng);
     Progress progress(log, "synthetic " + site->folder + " images drawn", site->images);
-    std::atomic<std::size_t> next{0};
-    std::vector<std::jthread> workers;
-    for (std::size_t t = 0; t < std::max<std::size_t>(1, threads); ++t)
-      workers.emplace_back([&, site, site_seed] {
-        for (std::size_t i; (i = next++) < site->images;) {
-          detail::Draw d{std::mt19937_64(site_seed * 1000003 + i)};
-          char name[64];
-          std::snprintf(name, sizeof name, "%s_%04zu_%d.png", site->prefix.c_str(), i + 1, labels[i]);
-          if (!fs::exists(images / name))
-            write_png(images / name, detail::render_radiograph(*site, labels[i] == 1, d),
-                      {{"Description", "SYNTHETIC chest radiograph drawn by thaw; not a medical image"},
-                       {"Software", "thaw synthetic CXR v1"},
-                       {"Comment", "site " + site->folder + ", seed " + std::to_string(options.seed) + ", label " +
-                                       std::to_string(labels[i])}});
-          progress.step();
-        }
-      });
+    parallel_for(site->images, threads, [&](std::size_t i) {
+      detail::Draw d{std::mt19937_64(site_seed * 1000003 + i)};
+      char name[64];
+      std::snprintf(name, sizeof name, "%s_%04zu_%d.png", site->prefix.c_str(), i + 1, labels[i]);
+      if (!fs::exists(images / name))
+        write_png(images / name, detail::render_radiograph(*site, labels[i] == 1, d),
+                  {{"Description", "SYNTHETIC chest radiograph drawn by thaw; not a medical image"},
+                   {"Software", "thaw synthetic CXR v1"},
+                   {"Comment", "site " + site->folder + ", seed " + std::to_string(options.seed) + ", label " +
+                                   std::to_string(labels[i])}});
+      progress.step();
+    });
   }
   io::write_atomically(folder / "README.txt", [](std::ostream& o) {
     o << "SYNTHETIC DATA. These images were drawn by thaw's built-in generator (thaw/data/synthetic.hpp).\n"
