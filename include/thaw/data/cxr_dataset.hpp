@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -85,10 +84,7 @@ class CxrDataset {
 inline bool is_image_file(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  if (ext == ".png" || ext == ".dcm" || ext == ".dicom") return true;
-  std::uint8_t head[132] = {};
-  std::ifstream in(p, std::ios::binary);
-  return ext.empty() && in.read(reinterpret_cast<char*>(head), sizeof head) && is_dicom(head);
+  return ext == ".png" || ext == ".dcm" || ext == ".dicom" || (ext.empty() && file_is_dicom(p));
 }
 
 namespace detail {

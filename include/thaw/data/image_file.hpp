@@ -25,6 +25,13 @@ inline bool is_dicom(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 132 && bytes[128] == 'D' && bytes[129] == 'I' && bytes[130] == 'C' && bytes[131] == 'M';
 }
 
+// Whether the file at `path` starts like a DICOM Part 10 file (false when it cannot be read).
+inline bool file_is_dicom(const std::filesystem::path& path) {
+  std::uint8_t head[132] = {};
+  std::ifstream in(path, std::ios::binary);
+  return in.read(reinterpret_cast<char*>(head), sizeof head) && is_dicom(head);
+}
+
 inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& source) {
   if (is_png(bytes)) return decode_png(bytes, source);
   if (is_dicom(bytes)) {
@@ -41,9 +48,7 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
 
 inline Image read_image(const std::filesystem::path& path) {
 #if THAW_WITH_DICOM
-  std::uint8_t head[132] = {};
-  if (std::ifstream in(path, std::ios::binary); in.read(reinterpret_cast<char*>(head), sizeof head) && is_dicom(head))
-    return read_dicom(path);
+  if (file_is_dicom(path)) return read_dicom(path);
 #endif
   const io::Bytes bytes = io::read_file(path, "thaw::data::read_image");
   return decode_image({reinterpret_cast<const std::uint8_t*>(bytes.data.get()), bytes.size}, path.string());
