@@ -14,11 +14,12 @@
 #include <vector>
 
 #include <xtensor/xview.hpp>
-#include <vector>
 
 #include "thaw/data/loader.hpp"
 #include "thaw/data/split.hpp"
 #include "thaw/data/synthetic.hpp"
+
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace thaw::data;
@@ -281,12 +282,9 @@ TEST_CASE("The synthetic set is deterministic, NLM-named, labelled as synthetic 
   CHECK(first.width == 160);
   CHECK(read_image(test[0].path).height == 170);
   for (const Sample& x : train.samples()) {
-    std::ifstream in(x.path, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ifstream other(b.train / x.path.filename(), std::ios::binary);
-    const std::string same((std::istreambuf_iterator<char>(other)), std::istreambuf_iterator<char>());
-    CHECK(bytes == same);  // same options, other thread count: same files
-    CHECK(contains(bytes, "SYNTHETIC"));
+    const auto bytes = read_raw<char>(x.path);
+    CHECK(bytes == read_raw<char>(b.train / x.path.filename()));  // same options, other thread count: same files
+    CHECK(contains(std::string(bytes.begin(), bytes.end()), "SYNTHETIC"));
   }
   CHECK(fs::exists(s.root / "a" / "README.txt"));
   // Asking again with the same options keeps the files; other options redraw them.
@@ -297,15 +295,11 @@ TEST_CASE("The synthetic set is deterministic, NLM-named, labelled as synthetic 
   std::ofstream(s.root / "a" / "synthetic.json") << nlohmann::json{{"options", thaw::data::detail::synthetic_stamp(options)},
                                                                    {"complete", false}}.dump();
   const fs::path lost = train[3].path, kept = train[4].path;
-  const std::string lost_bytes = [&] {
-    std::ifstream in(lost, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }();
+  const auto lost_bytes = read_raw<char>(lost);
   fs::remove(lost);
   const auto kept_time = fs::last_write_time(kept);
   write_synthetic_cxr(s.root / "a", options, nullptr);
-  std::ifstream redrawn_file(lost, std::ios::binary);
-  CHECK(std::string((std::istreambuf_iterator<char>(redrawn_file)), std::istreambuf_iterator<char>()) == lost_bytes);
+  CHECK(read_raw<char>(lost) == lost_bytes);
   CHECK(fs::last_write_time(kept) == kept_time);
 
   options.seed = 7;

@@ -15,7 +15,7 @@
 
 #include "thaw/data/image_file.hpp"
 
-#include "../oracle_dir.hpp"
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,8 +31,7 @@ TEST_CASE("DICOM radiographs decode to the 8-bit grey the standard prescribes", 
     CHECK(image.width == entry["width"].get<std::size_t>());
     CHECK(image.height == entry["height"].get<std::size_t>());
     CHECK(image.channels == 1);
-    std::ifstream raw(dir / (name + ".expected.u8"), std::ios::binary);
-    const std::vector<std::uint8_t> expected((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
+    const auto expected = read_raw<std::uint8_t>(dir / (name + ".expected.u8"));
     REQUIRE(image.pixels.size() == expected.size());
     std::size_t differing = 0;
     for (std::size_t i = 0; i < expected.size(); ++i) differing += image.pixels[i] != expected[i];

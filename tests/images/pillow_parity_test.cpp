@@ -15,21 +15,11 @@
 
 #include "thaw/data/preprocess.hpp"
 
-#include "../oracle_dir.hpp"
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-std::vector<T> read_raw(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<T> values(bytes.size() / sizeof(T));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(T));
-  return values;
-}
 
 std::size_t differing(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
   std::size_t n = 0;

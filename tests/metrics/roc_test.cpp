@@ -17,7 +17,7 @@
 #include "thaw/metrics/delong.hpp"
 #include "thaw/metrics/roc.hpp"
 
-#include "../oracle_dir.hpp"
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 namespace metrics = thaw::metrics;

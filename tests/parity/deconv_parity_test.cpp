@@ -11,7 +11,7 @@
 #include "thaw/thaw.hpp"
 #include "thaw/viz/deconvnet.hpp"
 
-#include "../oracle_dir.hpp"
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 

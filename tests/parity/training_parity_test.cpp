@@ -20,7 +20,7 @@
 #include "thaw/train/adam.hpp"
 #include "thaw/train/trainer.hpp"
 
-#include "../oracle_dir.hpp"
+#include "../oracle_files.hpp"
 
 namespace fs = std::filesystem;
 
