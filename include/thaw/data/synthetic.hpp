@@ -195,6 +195,9 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
                                             std::ostream* log = &std::clog, std::size_t threads = 2) {
   namespace fs = std::filesystem;
   const SyntheticFolders out{folder / options.train.folder / "CXR_png", folder / options.test.folder / "CXR_png"};
+  for (const SyntheticSite* site : {&options.train, &options.test})  // before anything is touched
+    if (site->tb > site->images)
+      throw std::invalid_argument("thaw::data: synthetic site '" + site->folder + "' asks for more TB images than images");
   const nlohmann::json stamp = detail::synthetic_stamp(options);
   nlohmann::json recorded;
   if (std::ifstream in(folder / "synthetic.json"); in) recorded = nlohmann::json::parse(in, nullptr, false);
@@ -214,7 +217,6 @@ inline SyntheticFolders write_synthetic_cxr(const std::filesystem::path& folder,
     const fs::path images = folder / site->folder / "CXR_png";
     if (!same) fs::remove_all(images);
     fs::create_directories(images);
-    if (site->tb > site->images) throw std::invalid_argument("thaw::data: synthetic site with more TB than images");
     std::mt19937_64 label_rng(site_seed);
     std::vector<int> labels(site->images, 0);
     std::fill_n(labels.begin(), site->tb, 1);
