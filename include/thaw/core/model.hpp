@@ -19,6 +19,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "thaw/core/net.hpp"
+#include "thaw/core/parameters.hpp"
 #include "thaw/core/state_dict.hpp"
 #include "thaw/layers/dropout.hpp"
 #include "thaw/layers/relu.hpp"
@@ -152,7 +153,7 @@ class Model {
   // have no gradient and are never visited.
   template <class F>
   void for_each_trainable(F&& f) {
-    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) {
+    for_each_parameterized<N>(layers_, [&]<std::size_t I>(auto& layer) {
       if constexpr (N::trainable[I]) {
         const std::string prefix = N::key(I);
         f(prefix + ".weight", std::span(layer.weight), std::span<const float>(layer.weight_grad));
@@ -172,7 +173,7 @@ class Model {
   // parameters' shapes (trainable tensors only).
   StateDict gradients() const {
     StateDict sd;
-    for_each_parameterized(*this, [&]<std::size_t I>(const auto& layer) {
+    for_each_parameterized<N>(layers_, [&]<std::size_t I>(const auto& layer) {
       if constexpr (N::trainable[I]) {
         using L = typename N::template layer<I>;
         const auto copy = [&](const std::string& key, const std::vector<float>& grad, auto shape) {
@@ -193,14 +194,14 @@ class Model {
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    for_each_parameterized(*this, [&]<std::size_t I>(auto& layer) { initialize<I>(layer, rng); });
+    for_each_parameterized<N>(layers_, [&]<std::size_t I>(auto& layer) { initialize_like_pytorch<N, I>(layer, rng); });
   }
 
   // Copies every parameter from `sd`. Checks everything first, so a bad dictionary changes
   // nothing: a missing key, a wrong shape, a non-finite value and (when strict) an unknown key
   // are errors.
   void load_state_dict(const StateDict& sd, bool strict = true) {
-    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
       check_state_dict_entry(sd, key, shape, "load_state_dict", "");
     });
     if (strict) {
@@ -220,17 +221,17 @@ class Model {
   // head has another shape (1000 ImageNet classes for a 1-logit head) or is missing. Any other
   // missing or mismatched tensor is an error, and then nothing changes. Extra keys are ignored.
   PretrainedReport load_pretrained(const StateDict& sd, std::uint64_t head_seed = 0) {
-    const std::string head = N::key(last_parameterized) + ".";
+    const std::string head = N::key(last_parameterized_v<N>) + ".";
     const auto in_head = [&](const std::string& key) { return key.starts_with(head); };
     bool replace_head = false;
-    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
       auto it = sd.find(key);
       if (in_head(key))
         replace_head |= it == sd.end() || !std::equal(shape.begin(), shape.end(), it->second.shape().begin(),
                                                       it->second.shape().end());
     });
     PretrainedReport report;
-    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
       if (replace_head && in_head(key)) return report.initialized.push_back(key);
       check_state_dict_entry(sd, key, shape, "load_pretrained", " (only the head, '" + head + "*', may differ)");
       report.loaded.push_back(key);
@@ -240,14 +241,14 @@ class Model {
     copy_from(sd, [&](const std::string& key) { return !(replace_head && in_head(key)); });
     if (replace_head) {
       std::mt19937_64 rng(head_seed);
-      initialize<last_parameterized>(std::get<last_parameterized>(layers_), rng);
+      initialize_like_pytorch<N, last_parameterized_v<N>>(std::get<last_parameterized_v<N>>(layers_), rng);
     }
     return report;
   }
 
   StateDict state_dict() const {
     StateDict sd;
-    for_each_parameter(*this, [&](const std::string& key, const auto& shape, auto values) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto values) {
       std::vector<std::size_t> extents(shape.begin(), shape.end());
       xt::xarray<float> t = xt::zeros<float>(extents);
       std::copy(values.begin(), values.end(), t.begin());
@@ -359,52 +360,9 @@ class Model {
     return x;
   }
 
-  // f.template operator()<I>(layer object) for every layer with parameters; Self is Model or
-  // const Model, so the const and non-const callers share one walk.
-  template <class Self, class F>
-  static void for_each_parameterized(Self& self, F&& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            if constexpr (ParameterizedLayer<typename N::template layer<I>>)
-              f.template operator()<I>(std::get<I>(self.layers_));
-          }(),
-          ...);
-    }(std::make_index_sequence<N::size>{});
-  }
-
-  // f(key, expected shape, values as a span) for every weight and bias, in layer order.
-  template <class Self, class F>
-  static void for_each_parameter(Self& self, F&& f) {
-    for_each_parameterized(self, [&]<std::size_t I>(auto& layer) {
-      using L = typename N::template layer<I>;
-      const std::string prefix = N::key(I);
-      f(prefix + ".weight", L::weight_shape, std::span(layer.weight));
-      f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, std::span(layer.bias));
-    });
-  }
-
-  static constexpr std::size_t last_parameterized = [] {
-    std::size_t last = 0;
-    for (std::size_t i = 0; i < N::size; ++i)
-      if (N::has_parameters[i]) last = i;
-    return last;
-  }();
-
-  // PyTorch's default for Conv2d and Linear: kaiming_uniform(a = sqrt(5)) weights and uniform
-  // biases, both within +-1/sqrt(fan_in).
-  template <std::size_t I, class Layer>
-  static void initialize(Layer& layer, std::mt19937_64& rng) {
-    using L = typename N::template layer<I>;
-    const float bound = 1.0f / std::sqrt(float(L::fan_in));
-    std::uniform_real_distribution<float> u(-bound, bound);
-    for (float& w : layer.weight) w = u(rng);
-    for (float& b : layer.bias) b = u(rng);
-  }
-
   template <class Wanted>
   void copy_from(const StateDict& sd, Wanted&& wanted) {
-    for_each_parameter(*this, [&](const std::string& key, const auto&, auto dst) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto&, auto dst) {
       if (!wanted(key)) return;
       const auto& src = sd.at(key);
       std::copy(src.begin(), src.end(), dst.begin());
@@ -413,7 +371,7 @@ class Model {
 
   bool has_key(const std::string& key) const {
     bool found = false;
-    for_each_parameter(*this, [&](const std::string& k, const auto&, auto) { found |= k == key; });
+    for_each_parameter<N>(layers_, [&](const std::string& k, const auto&, auto) { found |= k == key; });
     return found;
   }
 
