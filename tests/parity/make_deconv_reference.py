@@ -41,6 +41,12 @@ def project(features, x, layer, channel):
     n, c, h, w = a.shape
     flat = a.reshape(n, -1) if channel is None else a[:, channel].reshape(n, -1)
     best = flat.argmax(dim=1)
+    # A unit that wins by float noise alone would be chosen differently by other kernels (AVX2
+    # against AVX-512): the comparison needs a clear winner.
+    top = flat.topk(2, dim=1).values
+    if bool(((top[:, 0] - top[:, 1]) <= 1e-4 * top[:, 0]).any()):
+        raise RuntimeError(f"layer {layer}, channel {channel}: the strongest unit wins by less than 1e-4; "
+                           "choose another seed")
     signal = torch.zeros_like(a).reshape(n, -1)
     units = []
     for b in range(n):

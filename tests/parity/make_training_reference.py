@@ -3,9 +3,21 @@
 
 One set of seeded weights (He-normal as make_alexnet_reference.py, the head scaled by 0.01)
 and one batch of 2 images with labels (redrawn until no max-pool window has a near-tie); for
-each case (freeze pattern via requires_grad, dropout off, train mode): the BCEWithLogits loss and every trainable tensor's gradient after one backward pass, then the
-trainable tensors after 10 Adam steps (lr 1e-4) with StepLR(step_size=3, gamma=0.1) stepped
-after each one, and the 10 losses. Usage: make_training_reference.py OUT_DIR
+each case (freeze pattern via requires_grad, dropout off, train mode): the BCEWithLogits loss
+and every trainable tensor's gradient at the initial weights; then 10 Adam steps (lr 1e-4, L2
+weight decay 1e-3) with StepLR(step_size=3, gamma=0.1) stepped after each one: the 10 losses,
+and the trainable tensors and their gradients at a step from 5 on (after one decay of the
+rate, the first such step without a max-pool near-tie), where thaw restarts from PyTorch's
+parameters.
+
+The parameters after the free-running steps are deliberately not written: Adam moves every
+entry by about lr whatever its gradient's size, so entries whose gradient is at rounding level
+take steps whose sign is noise, and ReLUs near zero amplify that; two PyTorch builds (AVX2 and
+AVX-512 kernels) already disagree there by up to 6% of a tensor's largest value.
+
+Usage: make_training_reference.py OUT_DIR            (the references above)
+       make_training_reference.py --dropout OUT_DIR  (after thaw wrote its dropout masks to
+           OUT_DIR/dropout: the mid-level FE's loss and gradients with those masks)
 """
 import copy
 import json
@@ -23,6 +35,7 @@ CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("
          ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
          ("H-M level FE", "FFTTT")]
 CONV_KEYS = ["features.0", "features.3", "features.6", "features.8", "features.10"]
+FIRST_RESTART = 5  # thaw restarts from the first step from here on without a max-pool near-tie
 
 
 def base_model(generator):
@@ -36,13 +49,14 @@ def base_model(generator):
     return model.train()
 
 
-def has_pooling_near_tie(model, x):
-    """Whether some max-pool window holds two (non-zero) maxima within float noise of each
-    other: thaw and PyTorch sum in different orders, may pick different maxima there, and would
-    then route that window's gradient differently, a legitimate difference the test must avoid."""
+def has_pooling_near_tie(model, x, above=0):
+    """Whether some max-pool window (of those at features index >= `above`, the ones a gradient
+    passes through) holds two (non-zero) maxima within float noise of each other: thaw and
+    PyTorch sum in different orders, may pick different maxima there, and would then route that
+    window's gradient differently, a legitimate difference the test must avoid."""
     inputs = []
     hooks = [m.register_forward_hook(lambda m, i, o: inputs.append(i[0].detach()))
-             for m in model.modules() if isinstance(m, torch.nn.MaxPool2d)]
+             for index, m in enumerate(model.features) if isinstance(m, torch.nn.MaxPool2d) and index >= above]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -102,23 +116,71 @@ def main(out):
             np.save(os.path.join(case_dir, f"grad.{key}.npy"), params[key].grad.numpy())
         losses = [loss.item()]
         model.zero_grad()
-        optimizer = torch.optim.Adam([params[k] for k in keys], lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+        optimizer = torch.optim.Adam([params[k] for k in keys], lr=1e-4, betas=(0.9, 0.999), eps=1e-8,
+                                     weight_decay=1e-3)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
         steps = []
-        for _ in range(10):
+        restart = None
+        for step in range(10):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
+            lowest = int(keys[0].split(".")[1]) if keys[0].startswith("features") else len(model.features)
+            if restart is None and step >= FIRST_RESTART and not has_pooling_near_tie(model, x, above=lowest):
+                restart = step
+                for key in keys:
+                    np.save(os.path.join(case_dir, f"at{step}.{key}.npy"), params[key].detach().numpy())
+                    np.save(os.path.join(case_dir, f"grad{step}.{key}.npy"), params[key].grad.numpy())
             optimizer.step()
             scheduler.step()
             steps.append(loss.item())
-        for key in keys:
-            np.save(os.path.join(case_dir, f"after.{key}.npy"), params[key].detach().numpy())
-        summary[name] = {"index": index, "loss": losses[0], "step_losses": steps, "trainable": keys}
+        if restart is None:
+            raise RuntimeError(f"{name}: a max-pool near-tie at every step from {FIRST_RESTART}; choose another seed")
+        summary[name] = {"index": index, "loss": losses[0], "step_losses": steps, "trainable": keys,
+                         "restart_step": restart}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(f"wrote training references for {len(CASES)} cases with torch {torch.__version__} to {out}")
 
 
+class GivenMask(torch.nn.Module):
+    """Inverted dropout (p = 0.5) with a mask given from outside: thaw's, read from a file."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask * 2.0
+
+
+def dropout_references(out):
+    """The mid-level FE's loss and gradients with dropout on, through the masks thaw drew."""
+    torch.set_num_threads(2)
+    folder = os.path.join(out, "dropout")
+    model = base_model(torch.Generator().manual_seed(0))
+    model.load_state_dict({k: torch.from_numpy(np.load(os.path.join(out, "weights", k + ".npy")))
+                           for k in model.state_dict()})
+    for index in (0, 3):  # classifier.0 and classifier.3 are torchvision's two Dropouts
+        mask = np.load(os.path.join(folder, f"mask.classifier.{index}.npy"))
+        model.classifier[index] = GivenMask(torch.from_numpy(mask))
+    keys = trainable_keys(CASES[0][1])
+    params = dict(model.named_parameters())
+    for key, p in params.items():
+        p.requires_grad_(key in keys)
+    x = torch.from_numpy(np.load(os.path.join(out, "input.npy")))
+    y = torch.from_numpy(np.load(os.path.join(out, "labels.npy"))).reshape(-1, 1)
+    loss = torch.nn.BCEWithLogitsLoss()(model(x), y)
+    loss.backward()
+    for key in keys:
+        np.save(os.path.join(folder, f"grad.{key}.npy"), params[key].grad.numpy())
+    with open(os.path.join(folder, "summary.json"), "w") as f:
+        json.dump({"loss": loss.item(), "trainable": keys}, f, indent=1)
+    print(f"wrote the dropout reference (mid-level FE, thaw's masks) to {folder}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--dropout":
+        dropout_references(sys.argv[2])
+    else:
+        main(sys.argv[1])

@@ -4,7 +4,8 @@
 // O(step^2) and float rounding ~1e-6/step; 1e-2 relative to the largest gradient is ample
 // for a wrong index or a missing term (they give errors of order 1). Where a ReLU or a max
 // switches between the two probes the difference quotient is meaningless, so such entries are
-// skipped (and counted: at least half the entries must be checked).
+// skipped (and counted: at least half the entries must be checked). Dropout draws its mask
+// again on every forward pass, so each probe re-seeds the generator: the same mask throughout.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -33,6 +34,7 @@ void check_layer(LayerObject& layer, std::size_t batch, std::uint64_t seed) {
   std::vector<float> x = random_vector(batch * In.size(), seed);
   const std::vector<float> r = random_vector(batch * Out.size(), seed + 1);
   const auto loss = [&](const std::vector<float>& input) {
+    ctx.dropout_rng.seed(seed + 2);
     const float* y = layer.forward(input.data(), batch, ctx);
     double sum = 0;
     for (std::size_t i = 0; i < r.size(); ++i) sum += double(y[i]) * r[i];
@@ -121,4 +123,14 @@ TEST_CASE("Linear, pooling, ReLU and dropout backward equal finite differences",
   check<thaw::MaxPool2d<3, 2>, thaw::Shape{2, 9, 9}>(2);
   check<thaw::AdaptiveAvgPool2d<3, 3>, thaw::Shape{2, 7, 5}>(2);
   check<thaw::ReLU, thaw::Shape{3, 4, 4}>(2);
+}
+
+TEST_CASE("Dropout's backward routes the gradient through the forward pass's mask", "[backward][dropout]") {
+  thaw::cpu::Layer<thaw::Dropout<50>, thaw::Shape{40, 1, 1}, false> layer;
+  check_layer<decltype(layer), thaw::Shape{40, 1, 1}, thaw::Shape{40, 1, 1}>(layer, 3, 5);
+  // The check means something only if the mask dropped some entries and kept others.
+  REQUIRE(layer.active);
+  const auto kept = std::count(layer.kept.begin(), layer.kept.end(), std::uint8_t{1});
+  CHECK(kept > 20);
+  CHECK(kept < 100);
 }
