@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <limits>
-#include <set>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
