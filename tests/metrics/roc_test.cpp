@@ -1,6 +1,7 @@
 // tests/metrics/roc_test.cpp — ROC curve and AUC against scikit-learn (make_roc_reference.py
 // runs it at test time), DeLong against a brute-force O(mn) computation written here from the
-// 1988 paper's definitions, Hanley & McNeil's published example, and the errors.
+// 1988 paper's definitions and against numpy/scipy (p-values, intervals), Hanley & McNeil's
+// published example, and the errors.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -132,6 +133,40 @@ TEST_CASE("DeLong variance, covariance and paired test equal the brute-force def
     CHECK(swapped.p_value == test.p_value);
     CHECK(swapped.difference == -test.difference);
   }
+}
+
+TEST_CASE("DeLong p-values and intervals equal scipy's, from midrank components", "[metrics][delong][scipy]") {
+  // The reference computes the components from midranks and takes p and the quantiles from
+  // scipy.stats.norm. The two routes agree on the variance to ~1e-10 relative; z enters p
+  // through exp(-z^2/2), so p's relative error is about z^2 times that: 1e-7 holds to z ~ 30.
+  const auto index = index_json();
+  int moderate_p = 0;  // cases whose p is far from 0 and 1, where a one-sided p shows
+  for (const std::string name : index["cases"]) {
+    INFO("case " << name);
+    const auto c = load_case(name);
+    std::ifstream in(oracle_dir("THAW_ROC_DIR") / name / "delong.json");
+    const auto expected = nlohmann::json::parse(in);
+    for (const auto& at : expected["intervals"]) {
+      const double level = at["level"];
+      INFO("level " << level);
+      const auto test = metrics::delong_test(c.scores, c.scores_b, c.labels, level);
+      CHECK(test.z == Approx(expected["z"].get<double>()).epsilon(1e-8).margin(1e-12));
+      CHECK(test.p_value == Approx(expected["p_value"].get<double>()).epsilon(1e-7));
+      // Interval ends are O(1) and their half-widths at least ~1e-3 here: 1e-10 is far above
+      // rounding and far below any error in the width.
+      CHECK(test.lower == Approx(at["difference"][0].get<double>()).margin(1e-10));
+      CHECK(test.upper == Approx(at["difference"][1].get<double>()).margin(1e-10));
+      const auto wald = metrics::delong_ci(c.scores, c.labels, level);
+      CHECK(wald.lower == Approx(at["auc"][0].get<double>()).margin(1e-10));
+      CHECK(wald.upper == Approx(at["auc"][1].get<double>()).margin(1e-10));
+      const auto logit = metrics::delong_ci(c.scores, c.labels, level, metrics::CiScale::Logit);
+      CHECK(logit.lower == Approx(at["auc_logit"][0].get<double>()).margin(1e-10));
+      CHECK(logit.upper == Approx(at["auc_logit"][1].get<double>()).margin(1e-10));
+    }
+    const double p = expected["p_value"];
+    moderate_p += p > 0.01 && p < 0.5;
+  }
+  CHECK(moderate_p >= 3);
 }
 
 TEST_CASE("DeLong at the edges: perfect separation, all tied, a logit-scale interval", "[metrics][delong]") {

@@ -61,4 +61,30 @@ static_assert(mid.optimizer_state_bytes == 2 * mid.gradient_bytes);
 // torchvision's metadata: 0.714 GFLOPs meaning multiply-adds; thaw counts 2 per MAC plus biases.
 static_assert(mid.forward_flops / 2 > 710'000'000 && mid.forward_flops / 2 < 720'000'000);
 
+// Backward FLOPs by hand, in cost.hpp's convention (conv2d.hpp, linear.hpp): a multiply-add is
+// 2 FLOPs; a data gradient is one product per weight use, 2*Cout*Hout*Wout*(Cin*k*k); a weight
+// gradient also sums the bias gradient, Cout*Hout*Wout*(2*Cin*k*k + 1); ReLU and dropout one
+// per input, max-pool one per output, identity pools, flattens and scopes none.
+// conv3 (192 -> 384, k3, 13x13 -> 13x13): data 2*384*169*1728 = 224,280,576;
+// weight 384*169*3457 = 64,896*3457 = 224,345,472.
+static_assert(Mid::layer<7>::backward_data_flops(Mid::shapes[7]) == 224'280'576);
+static_assert(Mid::layer<7>::backward_weight_flops(Mid::shapes[7]) == 224'345'472);
+// Mid-level FE, one image: backward stops at conv3 (its weight gradient only), then
+//   ReLU 384*169                          =      64,896
+//   conv4 (384 -> 256) data 2*43,264*3456 = 299,040,768   (43,264 = 256*169)
+//   conv4 weight 43,264*6913              = 299,084,032
+//   ReLU                                  =      43,264
+//   frozen conv5 data 2*43,264*2304       = 199,360,512
+//   ReLU                                  =      43,264
+//   max-pool, 256*6*6 outputs             =       9,216   (then avgpool 6x6 -> 6x6: identity)
+//   dropout                               =       9,216
+//   frozen FC6 data 2*4096*9216           =  75,497,472
+//   ReLU, dropout                         =       8,192
+//   frozen FC7 data 2*4096*4096           =  33,554,432
+//   ReLU                                  =       4,096
+//   head (4096 -> 1) data 2*4096          =       8,192
+//   head weight 2*4096 + 1                =       8,193
+// Sum with conv3's 224,345,472: 1,131,081,217.
+static_assert(mid.backward_flops == 1'131'081'217);
+
 }  // namespace

@@ -1,12 +1,14 @@
 // tests/unit/deconvnet_test.cpp — the deconvnet's pieces: the transposed convolution is the
 // adjoint of the convolution (<conv(x), y> = <x, conv^T(y)>) for AlexNet's five geometries;
-// the mirrored structure of a custom Net; top-k selection; errors; and the pictures (size,
-// determinism).
+// the mirrored structure of a custom Net; top-k selection (against a brute-force ranking);
+// errors; and the pictures (size, determinism).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 #include <random>
 
 #include <xtensor/xrandom.hpp>
@@ -121,6 +123,46 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   thaw::viz::save_grid(a, images, {&p1, &q1}, {.pairs_per_row = 5, .gap = 1, .crop = true});
   const auto labelled = bytes(a);
   CHECK((std::uint32_t(std::uint8_t(labelled[23])) | std::uint32_t(std::uint8_t(labelled[22])) << 8) == 3 + 7 + 2);
+}
+
+TEST_CASE("project_top picks the k images a brute-force ranking of the activations picks", "[deconv]") {
+  // 37 images: project_top runs them in chunks of 16, so 3 chunks, the last one partial.
+  constexpr std::size_t count = 37, k = 9, layer = 2, channel = 3, conv2 = 4, plane = 7 * 7;
+  thaw::Model<thaw_test::SmallNet, thaw::Cpu> model(4);
+  thaw::viz::DeconvNet<thaw_test::SmallNet> deconv(model);
+  STATIC_REQUIRE(decltype(deconv)::conv_index(layer) == conv2);
+  xt::random::seed(11);
+  const xt::xtensor<float, 4> images = xt::random::randn<float>({count, std::size_t{3}, std::size_t{16}, std::size_t{16}});
+
+  // Every image's strongest unit in the channel, from one forward pass over all of them.
+  model.eval();
+  model.forward(images);
+  const auto a = model.activation(conv2);
+  std::vector<float> strongest(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const float* unit = a.data() + (i * 6 + channel) * plane;
+    strongest[i] = *std::max_element(unit, unit + plane);
+  }
+  std::vector<std::size_t> ranking(count);
+  std::iota(ranking.begin(), ranking.end(), std::size_t{0});
+  std::sort(ranking.begin(), ranking.end(), [&](std::size_t x, std::size_t y) { return strongest[x] > strongest[y]; });
+  // Preconditions of a fair check: the answer must not hang on rounding (project_top's batches
+  // of 16 may round differently from one batch of 37), nor on rectified zeros tying, and the
+  // top k must come from more than one chunk.
+  for (std::size_t r = 0; r < k; ++r) {
+    INFO("rank " << r);
+    REQUIRE(strongest[ranking[r]] - strongest[ranking[r + 1]] > 1e-4f * strongest[ranking[0]]);
+  }
+  REQUIRE(strongest[ranking[k]] > 0.0f);
+  REQUIRE(std::any_of(ranking.begin(), ranking.begin() + k, [](std::size_t i) { return i < 16; }));
+  REQUIRE(std::any_of(ranking.begin(), ranking.begin() + k, [](std::size_t i) { return i >= 32; }));
+
+  std::vector<std::size_t> chosen;
+  const auto top = deconv.project_top(images, layer, channel, k, chosen);
+  CHECK(chosen == std::vector<std::size_t>(ranking.begin(), ranking.begin() + k));
+  REQUIRE(top.activation.size() == k);
+  // Same units, same arithmetic but other batch sizes: a few float roundings apart.
+  for (std::size_t r = 0; r < k; ++r) CHECK(top.activation[r] == Approx(strongest[ranking[r]]).epsilon(1e-5));
 }
 
 TEST_CASE("receptive fields: AlexNet's sizes, and projections stay inside them", "[deconv]") {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
@@ -88,6 +89,49 @@ TEST_CASE("maxpool2d_forward takes the first maximum, records it, and propagates
         if (std::isnan(src[best])) CHECK(std::isnan(y[o]));
         else CHECK(y[o] == src[best]);
       }
+}
+
+TEST_CASE("maxpool2d keeps the first of tied maxima, forward and backward", "[kernels][pool]") {
+  // Small integers, exact in float, tie often at the window maximum. PyTorch's CPU max-pool
+  // scans each window row by row and replaces its maximum only on a strictly larger value.
+  const thaw::Shape in{2, 9, 11}, out{2, 4, 5};  // k3 s2: neighbouring windows share a row or column
+  constexpr std::size_t batch = 2, planes = batch * 2;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> level(0, 2);
+  std::vector<float> x(batch * in.size());
+  for (float& v : x) v = float(level(rng));
+  std::vector<float> y(batch * out.size()), dy(y.size()), dx(x.size());
+  std::vector<std::int32_t> sw(y.size());
+  for (std::size_t o = 0; o < dy.size(); ++o) dy[o] = float(o + 1);  // distinct, exact sums
+  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), batch, y.data(), sw.data());
+  thaw::cpu::maxpool2d_backward(in, out, dy.data(), sw.data(), batch, dx.data());
+
+  const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  std::vector<float> expected_dx(x.size(), 0.0f);
+  std::size_t tied_windows = 0;
+  std::set<std::size_t> first_positions;  // where in its window the first of a tie sat
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t oy = 0; oy < out.h; ++oy)
+      for (std::size_t ox = 0; ox < out.w; ++ox) {
+        const float* src = x.data() + p * in_plane;
+        std::size_t first = 0, at_max = 0, first_k = 0;
+        for (std::size_t k = 0; k < 9; ++k) {
+          const std::size_t at = (oy * 2 + k / 3) * in.w + ox * 2 + k % 3;
+          if (k == 0 || src[at] > src[first]) first = at, first_k = k, at_max = 1;
+          else if (src[at] == src[first]) ++at_max;
+        }
+        if (at_max > 1) ++tied_windows, first_positions.insert(first_k);
+        const std::size_t o = p * out_plane + oy * out.w + ox;
+        INFO("plane " << p << ", output (" << oy << ", " << ox << "), " << at_max << " inputs at the maximum");
+        CHECK(sw[o] == std::int32_t(first));
+        CHECK(y[o] == src[first]);
+        expected_dx[p * in_plane + first] += dy[o];
+      }
+  CHECK(dx == expected_dx);  // integer-valued sums below 2^24: exact
+  // The check has teeth only if many windows tie at their maximum, the first of the tie in
+  // various places of the window.
+  CHECK(tied_windows >= 20);
+  CHECK(first_positions.size() >= 4);
 }
 
 TEST_CASE("adaptive_avgpool2d_forward uses PyTorch's overlapping bins", "[kernels][pool]") {
