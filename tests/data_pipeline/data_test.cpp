@@ -3,6 +3,7 @@
 // damaged entries), the prefetching loader, and the synthetic set.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -209,6 +210,43 @@ TEST_CASE("The cache serves hits, rebuilds stale entries and never trusts damage
   const Preprocess small{.width = 64, .height = 32};
   CHECK(cache.get(source, small).width == 64);
   CHECK(cache.entry_path(source, small) != entry);
+}
+
+// The cache records the source's size and its modification time because either alone can miss a
+// change: a rewrite of the same length (a re-export) or one that keeps the old time (cp -p, rsync -t).
+TEST_CASE("The cache rebuilds an entry when only the source's size or only its time changes", "[data]") {
+  Scratch s("cache-key");
+  const fs::path source = s.root / "CHNCXR_0001_1.png";
+  const Image original = noise_image(500, 431, 1, 7);
+  write_png(source, original);
+  const auto original_size = fs::file_size(source);
+  const auto original_time = fs::last_write_time(source);
+  const Preprocess pre;
+  ImageCache cache(s.root / "cache", nullptr);
+  const Image first = cache.get(source, pre);
+  REQUIRE(cache.counts().built == 1);
+  // A flat image: its pixels differ from the noise everywhere, and it compresses to far fewer bytes.
+  Image flat = Image::blank(500, 431, 1);
+  std::fill(flat.pixels.begin(), flat.pixels.end(), std::uint8_t(200));
+
+  SECTION("same size, another time") {
+    // A tEXt chunk's text is stored as it is, so padding it makes the file exactly as long as before.
+    const auto shortfall = original_size - encode_png(flat, {{"Comment", "x"}}).size();
+    write_png(source, flat, {{"Comment", std::string(1 + shortfall, 'x')}});
+    REQUIRE(fs::file_size(source) == original_size);
+    fs::last_write_time(source, original_time + std::chrono::seconds(5));
+  }
+  SECTION("another size, the same time") {
+    write_png(source, flat);
+    REQUIRE(fs::file_size(source) != original_size);
+    fs::last_write_time(source, original_time);
+    REQUIRE(fs::last_write_time(source) == original_time);
+  }
+  const Image rebuilt = cache.get(source, pre);
+  CHECK(cache.counts().stale == 1);
+  CHECK(cache.counts().hits == 0);
+  CHECK(rebuilt == pre.resize(flat));
+  CHECK(rebuilt != first);
 }
 
 TEST_CASE("The loader's batches are the preprocessed images, each once per epoch, seeded", "[data]") {
