@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -170,6 +171,61 @@ TEST_CASE("Splits are seeded, stratified, disjoint and saved for audit", "[data]
   std::ofstream(s.root / "broken.json") << "{\"format\": ";
   CHECK(contains(error_of([&] { load_split(s.root / "broken.json"); }), "broken.json"));
   CHECK(contains(error_of([&] { split(set, {.train_fraction = 1.0}); }), "train_fraction"));
+}
+
+namespace {
+
+// The permutation thaw/core/shuffle.hpp documents, written out here as the oracle: Durstenfeld's
+// Fisher-Yates, position k = n-1 down to 1 swapping with position (next mt19937_64 output) mod (k+1).
+void reference_shuffle(std::vector<std::size_t>& items, std::mt19937_64& engine) {
+  for (std::size_t k = items.size(); k-- > 1;) std::swap(items[k], items[engine() % (k + 1)]);
+}
+
+std::vector<std::size_t> identity(std::size_t n) {
+  std::vector<std::size_t> items(n);
+  std::iota(items.begin(), items.end(), std::size_t(0));
+  return items;
+}
+
+}  // namespace
+
+TEST_CASE("Shuffles and splits are the same on every platform", "[data]") {
+  // The engine: C++ [rand.predef] fixes the 10000th output of a default-constructed mt19937_64.
+  std::mt19937_64 standard;
+  standard.discard(9999);
+  CHECK(standard() == 9981545732273789042ull);
+
+  for (const auto& [n, seed] : std::vector<std::pair<std::size_t, std::uint64_t>>{{2, 5489}, {3, 1}, {10, 42}, {97, 7}, {1000, 2020}}) {
+    INFO("n = " << n << ", seed = " << seed);
+    std::mt19937_64 engine(seed), reference_engine(seed);
+    std::vector<std::size_t> expected = identity(n);
+    reference_shuffle(expected, reference_engine);
+    CHECK(thaw::shuffled_indices(n, engine) == expected);
+  }
+
+  // 13 normal and 10 TB, interleaved; 0.8 of each class keeps llround(10.4) = 10 and 8 (no ties to round).
+  std::vector<Sample> samples;
+  for (int i = 0; i < 23; ++i) samples.push_back({"img" + std::to_string(100 + i) + ".png", i % 2 == 0 && i < 20 ? 1 : 0});
+  const CxrDataset set("set", samples);
+  REQUIRE(set.count(1) == 10);
+  for (const bool stratified : {true, false}) {
+    INFO("stratified: " << stratified);
+    // One engine seeded once, the classes shuffled in label order, each group's first kept ones trained on.
+    std::vector<std::vector<std::size_t>> groups(stratified ? 2 : 1);
+    for (std::size_t i = 0; i < samples.size(); ++i) groups[stratified ? std::size_t(samples[i].label) : 0].push_back(i);
+    std::mt19937_64 engine(31);
+    std::set<std::size_t> train;
+    for (auto& group : groups) {
+      reference_shuffle(group, engine);
+      const std::size_t kept = group.size() == 23 ? 18 : group.size() == 13 ? 10 : 8;  // 23 * 0.8 = 18.4
+      train.insert(group.begin(), group.begin() + std::ptrdiff_t(kept));
+    }
+    std::vector<Sample> expected_train, expected_validation;
+    for (std::size_t i = 0; i < samples.size(); ++i) (train.count(i) ? expected_train : expected_validation).push_back(samples[i]);
+    const Split got = split(set, {.train_fraction = 0.8, .seed = 31, .stratified = stratified});
+    CHECK(got.train.samples() == expected_train);
+    CHECK(got.validation.samples() == expected_validation);
+  }
 }
 
 TEST_CASE("The cache serves hits, rebuilds stale entries and never trusts damaged ones", "[data]") {
