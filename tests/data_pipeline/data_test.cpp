@@ -1,11 +1,13 @@
 // The dataset pipeline on files made here: labels from names, class folders and manifests,
-// errors that name the file, seeded and stratified splits, the disk cache (hits, stale and
-// damaged entries), the prefetching loader, and the synthetic set.
+// errors that name the file, seeded and stratified splits (the same on every platform), the disk
+// cache (hits, stale and damaged entries), the prefetching loader, and the synthetic set.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -171,6 +173,61 @@ TEST_CASE("Splits are seeded, stratified, disjoint and saved for audit", "[data]
   CHECK(contains(error_of([&] { split(set, {.train_fraction = 1.0}); }), "train_fraction"));
 }
 
+namespace {
+
+// The permutation thaw/core/shuffle.hpp documents, written out here as the oracle: Durstenfeld's
+// Fisher-Yates, position k = n-1 down to 1 swapping with position (next mt19937_64 output) mod (k+1).
+void reference_shuffle(std::vector<std::size_t>& items, std::mt19937_64& engine) {
+  for (std::size_t k = items.size(); k-- > 1;) std::swap(items[k], items[engine() % (k + 1)]);
+}
+
+std::vector<std::size_t> identity(std::size_t n) {
+  std::vector<std::size_t> items(n);
+  std::iota(items.begin(), items.end(), std::size_t(0));
+  return items;
+}
+
+}  // namespace
+
+TEST_CASE("Shuffles and splits are the same on every platform", "[data]") {
+  // The engine: C++ [rand.predef] fixes the 10000th output of a default-constructed mt19937_64.
+  std::mt19937_64 standard;
+  standard.discard(9999);
+  CHECK(standard() == 9981545732273789042ull);
+
+  for (const auto& [n, seed] : std::vector<std::pair<std::size_t, std::uint64_t>>{{2, 5489}, {3, 1}, {10, 42}, {97, 7}, {1000, 2020}}) {
+    INFO("n = " << n << ", seed = " << seed);
+    std::mt19937_64 engine(seed), reference_engine(seed);
+    std::vector<std::size_t> expected = identity(n);
+    reference_shuffle(expected, reference_engine);
+    CHECK(thaw::shuffled_indices(n, engine) == expected);
+  }
+
+  // 13 normal and 10 TB, interleaved; 0.8 of each class keeps llround(10.4) = 10 and 8 (no ties to round).
+  std::vector<Sample> samples;
+  for (int i = 0; i < 23; ++i) samples.push_back({"img" + std::to_string(100 + i) + ".png", i % 2 == 0 && i < 20 ? 1 : 0});
+  const CxrDataset set("set", samples);
+  REQUIRE(set.count(1) == 10);
+  for (const bool stratified : {true, false}) {
+    INFO("stratified: " << stratified);
+    // One engine seeded once, the classes shuffled in label order, each group's first kept ones trained on.
+    std::vector<std::vector<std::size_t>> groups(stratified ? 2 : 1);
+    for (std::size_t i = 0; i < samples.size(); ++i) groups[stratified ? std::size_t(samples[i].label) : 0].push_back(i);
+    std::mt19937_64 engine(31);
+    std::set<std::size_t> train;
+    for (auto& group : groups) {
+      reference_shuffle(group, engine);
+      const std::size_t kept = group.size() == 23 ? 18 : group.size() == 13 ? 10 : 8;  // 23 * 0.8 = 18.4
+      train.insert(group.begin(), group.begin() + std::ptrdiff_t(kept));
+    }
+    std::vector<Sample> expected_train, expected_validation;
+    for (std::size_t i = 0; i < samples.size(); ++i) (train.count(i) ? expected_train : expected_validation).push_back(samples[i]);
+    const Split got = split(set, {.train_fraction = 0.8, .seed = 31, .stratified = stratified});
+    CHECK(got.train.samples() == expected_train);
+    CHECK(got.validation.samples() == expected_validation);
+  }
+}
+
 TEST_CASE("The cache serves hits, rebuilds stale entries and never trusts damaged ones", "[data]") {
   Scratch s("cache");
   const fs::path source = s.root / "CHNCXR_0001_1.png";
@@ -209,6 +266,43 @@ TEST_CASE("The cache serves hits, rebuilds stale entries and never trusts damage
   const Preprocess small{.width = 64, .height = 32};
   CHECK(cache.get(source, small).width == 64);
   CHECK(cache.entry_path(source, small) != entry);
+}
+
+// The cache records the source's size and its modification time because either alone can miss a
+// change: a rewrite of the same length (a re-export) or one that keeps the old time (cp -p, rsync -t).
+TEST_CASE("The cache rebuilds an entry when only the source's size or only its time changes", "[data]") {
+  Scratch s("cache-key");
+  const fs::path source = s.root / "CHNCXR_0001_1.png";
+  const Image original = noise_image(500, 431, 1, 7);
+  write_png(source, original);
+  const auto original_size = fs::file_size(source);
+  const auto original_time = fs::last_write_time(source);
+  const Preprocess pre;
+  ImageCache cache(s.root / "cache", nullptr);
+  const Image first = cache.get(source, pre);
+  REQUIRE(cache.counts().built == 1);
+  // A flat image: its pixels differ from the noise everywhere, and it compresses to far fewer bytes.
+  Image flat = Image::blank(500, 431, 1);
+  std::fill(flat.pixels.begin(), flat.pixels.end(), std::uint8_t(200));
+
+  SECTION("same size, another time") {
+    // A tEXt chunk's text is stored as it is, so padding it makes the file exactly as long as before.
+    const auto shortfall = original_size - encode_png(flat, {{"Comment", "x"}}).size();
+    write_png(source, flat, {{"Comment", std::string(1 + shortfall, 'x')}});
+    REQUIRE(fs::file_size(source) == original_size);
+    fs::last_write_time(source, original_time + std::chrono::seconds(5));
+  }
+  SECTION("another size, the same time") {
+    write_png(source, flat);
+    REQUIRE(fs::file_size(source) != original_size);
+    fs::last_write_time(source, original_time);
+    REQUIRE(fs::last_write_time(source) == original_time);
+  }
+  const Image rebuilt = cache.get(source, pre);
+  CHECK(cache.counts().stale == 1);
+  CHECK(cache.counts().hits == 0);
+  CHECK(rebuilt == pre.resize(flat));
+  CHECK(rebuilt != first);
 }
 
 TEST_CASE("The loader's batches are the preprocessed images, each once per epoch, seeded", "[data]") {
@@ -306,4 +400,21 @@ TEST_CASE("The synthetic set is deterministic, NLM-named, labelled as synthetic 
   write_synthetic_cxr(s.root / "a", options, nullptr);
   const CxrDataset redrawn = CxrDataset::from_folder(a.train, {.log = nullptr});
   CHECK(read_image(redrawn[0].path) != first);
+}
+
+// Writes a small synthetic set for check_synthetic_classes.py, which asks scikit-learn whether the
+// classes differ as synthetic.hpp documents. 300 images a site at ~128 pixels (~3 s to draw): with fewer
+// than ~200 the cross-validated AUC wanders too near the script's bounds.
+TEST_CASE("write a small synthetic set for the Python check", "[.][for-python]") {
+  SyntheticOptions options;
+  for (SyntheticSite* site : {&options.train, &options.test}) {
+    site->images = 300;
+    site->tb = 150;
+  }
+  options.train.width = options.train.height = 128;
+  options.test.width = 112;  // the Montgomery-like site keeps its portrait shape
+  options.test.height = 136;
+  const fs::path folder = oracle_dir("THAW_SYNTHETIC_DIR");
+  fs::remove_all(folder);  // a set kept from an earlier build would hide a change to the generator
+  write_synthetic_cxr(folder, options, nullptr);
 }

@@ -1,5 +1,5 @@
-"""DICOM files written with pydicom (and compressed with DCMTK's dcmcjpeg/dcmcrle), with the
-8-bit grey that DICOM PS3.3 C.11 says a viewer shows, computed here in numpy: pydicom's
+"""DICOM files written with pydicom (and compressed with DCMTK's dcmcjpeg/dcmcrle/dcmcjpls),
+with the 8-bit grey that DICOM PS3.3 C.11 says a viewer shows, computed here in numpy: pydicom's
 modality LUT, then the standard's VOI formulas, rounding half up, MONOCHROME1 inverted.
 """
 import json
@@ -112,19 +112,38 @@ ds.VOILUTSequence[0]["LUTData"].VR = "US"
 index = np.clip(modality(ds, stored12) - 1000, 0, 1023).astype(int)
 case("voi_lut", ds, to_8bit(lut_values[index] / 4095 * 255, "MONOCHROME2"))
 
-# Compressed transfer syntaxes, made by DCMTK's command-line tools: same pixels expected.
-plain = case("to_compress", dataset(stored12, 12, 11, False, WindowCenter=2048, WindowWidth=4096),
-             to_8bit(window(stored12.astype(np.float64), 2048, 4096, "LINEAR"), "MONOCHROME2"))
-for tool, name in (("dcmcjpeg", "jpeg_lossless"), ("dcmcrle", "rle")):
+# Compressed transfer syntaxes, made by DCMTK's command-line tools from an uncompressed case:
+# lossless, so the same pixels are expected.
+def compressed(tool, source, name, syntax=None):
     target = os.path.join(out, name + ".dcm")
-    subprocess.run([tool, plain, target], check=True)
-    shutil.copy(os.path.join(out, "to_compress.expected.u8"), os.path.join(out, name + ".expected.u8"))
-    syntax = pydicom.dcmread(target).file_meta.TransferSyntaxUID
-    assert syntax != ExplicitVRLittleEndian, f"{tool} did not compress"
+    subprocess.run([tool, source + ".dcm", target], check=True)
+    shutil.copy(source + ".expected.u8", os.path.join(out, name + ".expected.u8"))
+    written = pydicom.dcmread(target).file_meta.TransferSyntaxUID
+    assert written != ExplicitVRLittleEndian, f"{tool} did not compress"
+    assert syntax is None or written == syntax, f"{tool} wrote {written}, not {syntax}"
     manifest.append({"name": name, "file": name + ".dcm", "width": w, "height": h})
 
-# Broken inputs: a truncated file and a colour image.
-with open(plain, "rb") as f:
+
+def full_window(stored, bits, name):
+    """An uncompressed case whose window spans all 2^bits stored values; returns its path without .dcm."""
+    width = 1 << bits
+    centre = width // 2
+    ds = dataset(stored, bits, bits - 1, False, WindowCenter=centre, WindowWidth=width)
+    case(name, ds, to_8bit(window(stored.astype(np.float64), centre, width, "LINEAR"), "MONOCHROME2"))
+    return os.path.join(out, name)
+
+
+plain = full_window(stored12, 12, "to_compress")
+compressed("dcmcjpeg", plain, "jpeg_lossless")
+compressed("dcmcrle", plain, "rle")
+# JPEG-LS lossless (DCMTK's dcmcjpls) at the bit depths radiographs come in.
+compressed("dcmcjpls", plain, "jpeg_ls_12bit", pydicom.uid.JPEGLSLossless)
+compressed("dcmcjpls", full_window(stored8, 8, "to_compress_8bit"), "jpeg_ls_8bit", pydicom.uid.JPEGLSLossless)
+stored16 = rng.integers(0, 1 << 16, size=(h, w)).astype(np.uint16)
+compressed("dcmcjpls", full_window(stored16, 16, "to_compress_16bit"), "jpeg_ls_16bit", pydicom.uid.JPEGLSLossless)
+
+# Refused inputs: a truncated file, a colour image, a Modality LUT Sequence.
+with open(plain + ".dcm", "rb") as f:
     data = f.read()
 with open(os.path.join(out, "truncated.dcm"), "wb") as f:
     f.write(data[: len(data) * 2 // 3])
@@ -141,6 +160,14 @@ colour.SamplesPerPixel = 3
 colour.PlanarConfiguration = 0
 colour.PixelData = np.repeat(stored8[:, :, None], 3, axis=2).tobytes()
 colour.save_as(os.path.join(out, "colour.dcm"), write_like_original=False)
+# A Modality LUT Sequence (PS3.3 C.11.1) in place of Rescale Slope/Intercept: thaw refuses it.
+modality_item = Dataset()
+modality_item.LUTDescriptor = [4096, 0, 16]
+modality_item.ModalityLUTType = "US"  # unspecified units
+modality_item.LUTData = (np.arange(4096) * 16).tolist()
+with_modality_lut = dataset(stored12, 12, 11, False, ModalityLUTSequence=Sequence([modality_item]))
+with_modality_lut.ModalityLUTSequence[0]["LUTData"].VR = "US"
+with_modality_lut.save_as(os.path.join(out, "modality_lut.dcm"), write_like_original=False)
 
 with open(os.path.join(out, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)
