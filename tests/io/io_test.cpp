@@ -93,8 +93,7 @@ TEST_CASE("older .pth forms: _rebuild_tensor v1, nn.Parameters and legacy storag
   // nn.Parameters) and had torch.load read it back as exactly these arrays.
   const auto expected = read_json(io_dir() / "old_formats.json");
   CHECK(expected.size() == 4);  // v1 zip, parameters zip and legacy, legacy views
-  for (const auto& [file, tensors] : expected.items()) {
-    INFO(file);
+  for (const auto& [file, tensors] : expected.items()) DYNAMIC_SECTION(file) {  // one file's error hides no other
     check_against(thaw::io::read_torch(io_dir() / file), tensors);
     // load_torch widens float16 and int64 to float32; every value here is exact in float32.
     const auto floats = thaw::io::load_torch(io_dir() / file);

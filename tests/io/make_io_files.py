@@ -3,8 +3,9 @@
 
 Good files: state dicts saved by torch.save in the zip and the legacy format (float32, float16,
 bfloat16, int64, transposed and sliced views, two tensors sharing a storage, a nested checkpoint
-dict), described in expected.json by PyTorch itself; a safetensors file written here by hand
-from the format's specification. Bad files: pickles that call os.system, eval or Popen, REDUCE
+dict), described in expected.json by PyTorch itself; older forms (_rebuild_tensor v1, nn.Parameters,
+legacy storage views), made by hand from numpy arrays that old_formats.json holds and torch.load
+confirms; a safetensors file written here by hand from the format's specification. Bad files: pickles that call os.system, eval or Popen, REDUCE
 on a storage class, absurd lengths, deep nesting, a list that contains itself, truncated and
 CRC-damaged zips, short storages, out-of-bounds views, big-endian and tar files, and broken
 safetensors headers. Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
@@ -83,8 +84,13 @@ class Evil:
 def pickled(obj, legacy=False):
     buf = io.BytesIO()
     p = pickle_module.Pickler(buf, protocol=2, fix_imports=False)
-    p.persistent_id = lambda o: (("storage", getattr(torch, o.cls), o.key, "cpu", o.numel) + ((o.view,) if legacy else ())
-                                 if isinstance(o, FakeStorage) else None)
+    def persistent_id(o):
+        if not isinstance(o, FakeStorage):
+            return None
+        pid = ("storage", getattr(torch, o.cls), o.key, "cpu", o.numel)
+        return pid + (o.view,) if legacy else pid
+
+    p.persistent_id = persistent_id
     p.dump(obj)
     return buf.getvalue()
 
@@ -144,13 +150,13 @@ def strided(storage, offset, size, stride):
     return view.copy()
 
 
-def check_torch_loads(path, arrays, parameters=False):
-    """torch.load reads the file as exactly `arrays` (and as nn.Parameters when `parameters`)."""
+def check_torch_loads(path, arrays, parameters=()):
+    """torch.load reads the file as exactly `arrays`, the keys in `parameters` as nn.Parameters."""
     loaded = torch.load(path)
     assert sorted(loaded) == sorted(arrays), (path, sorted(loaded))
     for key, array in arrays.items():
         assert torch.equal(loaded[key], torch.from_numpy(array)), (path, key, loaded[key], array)
-        assert isinstance(loaded[key], torch.nn.Parameter) == parameters, (path, key)
+        assert isinstance(loaded[key], torch.nn.Parameter) == (key in parameters), (path, key)
 
 
 def write_old_formats(out):
@@ -182,9 +188,11 @@ def write_old_formats(out):
     as_parameters = {k: torch.nn.Parameter(torch.from_numpy(a), requires_grad=k != "fc.bias")
                      for k, a in params.items() if k != "fc.sliced"}
     as_parameters["fc.sliced"] = torch.nn.Parameter(torch.from_numpy(base)[1:3, 2:5])  # a view into base
+    buffer = rng.standard_normal(4).astype(np.float32)  # a plain tensor beside them, as BatchNorm's running_mean
     for name, zip_format in (("parameters_zip.pth", True), ("parameters_legacy.pth", False)):
-        torch.save(as_parameters, os.path.join(out, name), _use_new_zipfile_serialization=zip_format)
-        expected[name] = params
+        torch.save({**as_parameters, "bn.running_mean": torch.from_numpy(buffer)}, os.path.join(out, name),
+                   _use_new_zipfile_serialization=zip_format)
+        expected[name] = {**params, "bn.running_mean": buffer}
 
     root = rng.standard_normal(30).astype(np.float32)
     half_root = rng.standard_normal(12).astype(np.float16)
@@ -205,7 +213,8 @@ def write_old_formats(out):
                                     "e.half_in_view": strided(half_root[3:8], 1, (4,), (1,))}
 
     for name, arrays in expected.items():
-        check_torch_loads(os.path.join(out, name), arrays, parameters=name.startswith("parameters"))
+        parameters = as_parameters if name.startswith("parameters") else ()
+        check_torch_loads(os.path.join(out, name), arrays, parameters)
     for name in ("parameters_zip.pth", "parameters_legacy.pth"):  # the branch these files exist for
         assert b"_rebuild_parameter" in open(os.path.join(out, name), "rb").read(), name
     with open(os.path.join(out, "old_formats.json"), "w") as f:
