@@ -5,10 +5,11 @@ Good files: state dicts saved by torch.save in the zip and the legacy format (fl
 bfloat16, int64, transposed and sliced views, two tensors sharing a storage, a nested checkpoint
 dict), described in expected.json by PyTorch itself; older forms (_rebuild_tensor v1, nn.Parameters,
 legacy storage views), made by hand from numpy arrays that old_formats.json holds and torch.load
-confirms; a safetensors file written here by hand from the format's specification. Bad files: pickles that call os.system, eval or Popen, REDUCE
-on a storage class, absurd lengths, deep nesting, a list that contains itself, truncated and
-CRC-damaged zips, short storages, out-of-bounds views, big-endian and tar files, and broken
-safetensors headers. Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
+confirms; a safetensors file written here by hand from the format's specification. Bad files:
+pickles that call os.system, eval or Popen, REDUCE on a storage class, absurd lengths, deep
+nesting, a list that contains itself, truncated and CRC-damaged zips, short storages,
+out-of-bounds views, big-endian and tar files, and broken safetensors headers.
+Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
 """
 import collections
 import io
