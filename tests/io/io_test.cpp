@@ -88,6 +88,28 @@ TEST_CASE("PyTorch 1.13 files: zip, legacy and a nested checkpoint match what to
   CHECK(std::vector<float>(w64.begin(), w64.end()) == std::vector<float>{0, 1, 2, 3});
 }
 
+TEST_CASE("older .pth forms: _rebuild_tensor v1, nn.Parameters and legacy storage views match numpy", "[io][torch]") {
+  // make_io_files.py chose these arrays with numpy, wrote each file (by hand, or torch.save of
+  // nn.Parameters) and had torch.load read it back as exactly these arrays.
+  const auto expected = read_json(io_dir() / "old_formats.json");
+  CHECK(expected.size() == 4);  // v1 zip, parameters zip and legacy, legacy views
+  for (const auto& [file, tensors] : expected.items()) DYNAMIC_SECTION(file) {  // one file's error hides no other
+    check_against(thaw::io::read_torch(io_dir() / file), tensors);
+    // load_torch widens float16 and int64 to float32; every value here is exact in float32.
+    const auto floats = thaw::io::load_torch(io_dir() / file);
+    CHECK(floats.size() == tensors.size());
+    for (const auto& [key, e] : tensors.items()) {
+      INFO("tensor " << key);
+      REQUIRE(floats.count(key) == 1);
+      const auto& a = floats.at(key);
+      CHECK(std::vector<std::size_t>(a.shape().begin(), a.shape().end()) == e["shape"].get<std::vector<std::size_t>>());
+      const auto values = e["values"].get<std::vector<double>>();
+      REQUIRE(a.size() == values.size());
+      for (std::size_t i = 0; i < values.size(); ++i) CHECK(a.data()[i] == float(values[i]));
+    }
+  }
+}
+
 TEST_CASE("load_torch widens to float32 and refuses int64 values float32 cannot hold", "[io][torch]") {
   const auto sd = thaw::io::load_torch(io_dir() / "good_zip.pth");
   CHECK(sd.at("i64")(0) == -3.0f);

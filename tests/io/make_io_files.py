@@ -3,11 +3,13 @@
 
 Good files: state dicts saved by torch.save in the zip and the legacy format (float32, float16,
 bfloat16, int64, transposed and sliced views, two tensors sharing a storage, a nested checkpoint
-dict), described in expected.json by PyTorch itself; a safetensors file written here by hand
-from the format's specification. Bad files: pickles that call os.system, eval or Popen, REDUCE
-on a storage class, absurd lengths, deep nesting, a list that contains itself, truncated and
-CRC-damaged zips, short storages, out-of-bounds views, big-endian and tar files, and broken
-safetensors headers. Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
+dict), described in expected.json by PyTorch itself; older forms (_rebuild_tensor v1, nn.Parameters,
+legacy storage views), made by hand from numpy arrays that old_formats.json holds and torch.load
+confirms; a safetensors file written here by hand from the format's specification. Bad files:
+pickles that call os.system, eval or Popen, REDUCE on a storage class, absurd lengths, deep
+nesting, a list that contains itself, truncated and CRC-damaged zips, short storages,
+out-of-bounds views, big-endian and tar files, and broken safetensors headers.
+Usage: make_io_files.py OUT_DIR [FIXTURE_DIR...] (fixtures also seed the fuzzers)
 """
 import collections
 import io
@@ -51,18 +53,25 @@ def describe(sd, prefix=""):
 
 
 class FakeStorage:
-    """A storage in a hand-made pickle: persistent_id turns it into torch's 5-tuple."""
+    """A storage in a hand-made pickle: persistent_id turns it into torch's 5-tuple (zip), or the
+    legacy 6-tuple whose last item is None or `view`, (view key, offset, size) into storage `key`."""
 
-    def __init__(self, key, numel, cls="FloatStorage"):
-        self.key, self.numel, self.cls = key, numel, cls
+    def __init__(self, key, numel, cls="FloatStorage", view=None):
+        self.key, self.numel, self.cls, self.view = key, numel, cls, view
 
 
 class FakeTensor:
-    def __init__(self, storage, offset, size, stride):
-        self.args = (storage, offset, tuple(size), tuple(stride), False, collections.OrderedDict())
+    """_rebuild_tensor_v2, or with v1=True the _rebuild_tensor of files before PyTorch 0.4
+    (no requires_grad, no hooks)."""
+
+    def __init__(self, storage, offset, size, stride, v1=False):
+        self.v1 = v1
+        self.args = (storage, offset, tuple(size), tuple(stride))
+        if not v1:
+            self.args += (False, collections.OrderedDict())
 
     def __reduce__(self):
-        return (torch._utils._rebuild_tensor_v2, self.args)
+        return (torch._utils._rebuild_tensor if self.v1 else torch._utils._rebuild_tensor_v2, self.args)
 
 
 class Evil:
@@ -73,11 +82,16 @@ class Evil:
         return (self.fn, (self.arg,))
 
 
-def pickled(obj):
+def pickled(obj, legacy=False):
     buf = io.BytesIO()
     p = pickle_module.Pickler(buf, protocol=2, fix_imports=False)
-    p.persistent_id = lambda o: (("storage", getattr(torch, o.cls), o.key, "cpu", o.numel)
-                                 if isinstance(o, FakeStorage) else None)
+    def persistent_id(o):
+        if not isinstance(o, FakeStorage):
+            return None
+        pid = ("storage", getattr(torch, o.cls), o.key, "cpu", o.numel)
+        return pid + (o.view,) if legacy else pid
+
+    p.persistent_id = persistent_id
     p.dump(obj)
     return buf.getvalue()
 
@@ -94,14 +108,18 @@ def torch_zip(path, pkl, storages, prefix="archive", byteorder=b"little"):
         z.writestr(f"{prefix}/version", b"3\n")
 
 
-def legacy_stream(path, object_pickle):
+def legacy_stream(path, object_pickle, storages=None):
+    """storages: key -> numpy array, written after the key list as an 8-byte count and the elements."""
+    storages = storages or {}
     with open(path, "wb") as f:
         f.write(pickle_module.dumps(0x1950a86a20f9469cfc6c, protocol=2))
         f.write(pickle_module.dumps(1001, protocol=2))
         f.write(pickle_module.dumps({"protocol_version": 1001, "little_endian": True,
                                      "type_sizes": {"short": 2, "int": 4, "long": 8}}, protocol=2))
         f.write(object_pickle)
-        f.write(pickle_module.dumps([], protocol=2))
+        f.write(pickle_module.dumps(list(storages), protocol=2))
+        for array in storages.values():
+            f.write(struct.pack("<q", array.size) + array.tobytes())
 
 
 def write_safetensors(path, tensors, metadata=None, mutate=None):
@@ -120,6 +138,90 @@ def write_safetensors(path, tensors, metadata=None, mutate=None):
     text += b" " * (-len(text) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+TORCH_DTYPE_NAMES = {np.dtype(np.float32): "torch.float32", np.dtype(np.float16): "torch.float16",
+                     np.dtype(np.int64): "torch.int64"}
+
+
+def strided(storage, offset, size, stride):
+    """What a tensor (offset, size, stride) over `storage` holds, by numpy's own striding."""
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size,
+                                           strides=[s * storage.itemsize for s in stride])
+    return view.copy()
+
+
+def check_torch_loads(path, arrays, parameters=()):
+    """torch.load reads the file as exactly `arrays`, the keys in `parameters` as nn.Parameters."""
+    loaded = torch.load(path)
+    assert sorted(loaded) == sorted(arrays), (path, sorted(loaded))
+    for key, array in arrays.items():
+        assert torch.equal(loaded[key], torch.from_numpy(array)), (path, key, loaded[key], array)
+        assert isinstance(loaded[key], torch.nn.Parameter) == (key in parameters), (path, key)
+
+
+def write_old_formats(out):
+    """Forms of older torch.save files that 1.13 no longer writes for a state dict, made by hand
+    and proven readable by torch.load: _rebuild_tensor (v1) in a zip, nn.Parameters
+    (_rebuild_parameter around _rebuild_tensor_v2), and a legacy stream whose tensors share a
+    storage at different offsets and strides, some through storage views (view_metadata).
+    Returns file -> the numpy arrays it holds, chosen here: the oracle for thaw."""
+    rng = np.random.default_rng(1913)
+    expected = {}
+
+    floats = rng.standard_normal(24).astype(np.float32)
+    halves = rng.standard_normal(16).astype(np.float16)
+    longs = rng.integers(-1000, 1000, 6).astype(np.int64)
+    f32, f16, i64 = FakeStorage("0", 24), FakeStorage("1", 16, "HalfStorage"), FakeStorage("2", 6, "LongStorage")
+    v1 = {"w.offset": (f32, 5, (2, 3), (3, 1)), "w.strided": (f32, 2, (3, 2), (1, 6)),
+          "h.strided": (f16, 3, (4,), (2,)), "n.offset": (i64, 1, (3,), (1,))}
+    storage_arrays = {f32: floats, f16: halves, i64: longs}
+    torch_zip(os.path.join(out, "v1_rebuild_zip.pth"),
+              pickled({k: FakeTensor(*args, v1=True) for k, args in v1.items()}),
+              {s.key: a.tobytes() for s, a in storage_arrays.items()})
+    expected["v1_rebuild_zip.pth"] = {k: strided(storage_arrays[s], *rest) for k, (s, *rest) in v1.items()}
+
+    base = rng.standard_normal((4, 6)).astype(np.float32)
+    params = {"fc.weight": rng.standard_normal((3, 4)).astype(np.float32),
+              "fc.bias": rng.standard_normal(3).astype(np.float32),
+              "fc.half": rng.standard_normal(5).astype(np.float16),
+              "fc.sliced": base[1:3, 2:5].copy()}
+    as_parameters = {k: torch.nn.Parameter(torch.from_numpy(a), requires_grad=k != "fc.bias")
+                     for k, a in params.items() if k != "fc.sliced"}
+    as_parameters["fc.sliced"] = torch.nn.Parameter(torch.from_numpy(base)[1:3, 2:5])  # a view into base
+    buffer = rng.standard_normal(4).astype(np.float32)  # a plain tensor beside them, as BatchNorm's running_mean
+    for name, zip_format in (("parameters_zip.pth", True), ("parameters_legacy.pth", False)):
+        torch.save({**as_parameters, "bn.running_mean": torch.from_numpy(buffer)}, os.path.join(out, name),
+                   _use_new_zipfile_serialization=zip_format)
+        expected[name] = {**params, "bn.running_mean": buffer}
+
+    root = rng.standard_normal(30).astype(np.float32)
+    half_root = rng.standard_normal(12).astype(np.float16)
+    whole = FakeStorage("root", 30)
+    view = FakeStorage("root", 30, view=("view1", 12, 10))  # root[12:22]
+    half_view = FakeStorage("hroot", 12, "HalfStorage", view=("hview", 3, 5))  # hroot[3:8]
+    legacy = {"a.offset": FakeTensor(whole, 4, (2, 3), (3, 1)),
+              "b.strided": FakeTensor(whole, 11, (3, 2), (1, 4)),
+              "c.in_view": FakeTensor(view, 2, (2, 4), (4, 1)),
+              "d.in_view_strided_v1": FakeTensor(view, 1, (2, 2), (1, 3), v1=True),
+              "e.half_in_view": FakeTensor(half_view, 1, (4,), (1,))}
+    legacy_stream(os.path.join(out, "legacy_views.pth"), pickled(legacy, legacy=True),
+                  {"root": root, "hroot": half_root})
+    expected["legacy_views.pth"] = {"a.offset": strided(root, 4, (2, 3), (3, 1)),
+                                    "b.strided": strided(root, 11, (3, 2), (1, 4)),
+                                    "c.in_view": strided(root[12:22], 2, (2, 4), (4, 1)),
+                                    "d.in_view_strided_v1": strided(root[12:22], 1, (2, 2), (1, 3)),
+                                    "e.half_in_view": strided(half_root[3:8], 1, (4,), (1,))}
+
+    for name, arrays in expected.items():
+        parameters = as_parameters if name.startswith("parameters") else ()
+        check_torch_loads(os.path.join(out, name), arrays, parameters)
+    for name in ("parameters_zip.pth", "parameters_legacy.pth"):  # the branch these files exist for
+        assert b"_rebuild_parameter" in open(os.path.join(out, name), "rb").read(), name
+    with open(os.path.join(out, "old_formats.json"), "w") as f:
+        json.dump({name: {k: {"dtype": TORCH_DTYPE_NAMES[a.dtype], "shape": list(a.shape),
+                              "values": a.flatten().tolist()} for k, a in arrays.items()}
+                   for name, arrays in expected.items()}, f)
 
 
 def write_fuzz_seeds(out, extra_dirs):
@@ -248,6 +350,7 @@ def main(out, fixture_dirs):
         text = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
         text += b" " * (-len(text) % 8)
         f.write(struct.pack("<Q", len(text)) + text + b"\0\0\0\0")
+    write_old_formats(out)
     write_fuzz_seeds(out, fixture_dirs)
     # Every float16 bit pattern, widened by numpy: the oracle for thaw's half_to_float.
     np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32).tofile(
