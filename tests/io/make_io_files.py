@@ -200,18 +200,16 @@ def write_old_formats(out):
     whole = FakeStorage("root", 30)
     view = FakeStorage("root", 30, view=("view1", 12, 10))  # root[12:22]
     half_view = FakeStorage("hroot", 12, "HalfStorage", view=("hview", 3, 5))  # hroot[3:8]
-    legacy = {"a.offset": FakeTensor(whole, 4, (2, 3), (3, 1)),
-              "b.strided": FakeTensor(whole, 11, (3, 2), (1, 4)),
-              "c.in_view": FakeTensor(view, 2, (2, 4), (4, 1)),
-              "d.in_view_strided_v1": FakeTensor(view, 1, (2, 2), (1, 3), v1=True),
-              "e.half_in_view": FakeTensor(half_view, 1, (4,), (1,))}
-    legacy_stream(os.path.join(out, "legacy_views.pth"), pickled(legacy, legacy=True),
+    reads = {whole: root, view: root[12:22], half_view: half_root[3:8]}  # what each storage holds
+    legacy = {"a.offset": (whole, 4, (2, 3), (3, 1)),
+              "b.strided": (whole, 11, (3, 2), (1, 4)),
+              "c.in_view": (view, 2, (2, 4), (4, 1)),
+              "d.in_view_strided_v1": (view, 1, (2, 2), (1, 3), True),
+              "e.half_in_view": (half_view, 1, (4,), (1,))}
+    legacy_stream(os.path.join(out, "legacy_views.pth"),
+                  pickled({k: FakeTensor(*args) for k, args in legacy.items()}, legacy=True),
                   {"root": root, "hroot": half_root})
-    expected["legacy_views.pth"] = {"a.offset": strided(root, 4, (2, 3), (3, 1)),
-                                    "b.strided": strided(root, 11, (3, 2), (1, 4)),
-                                    "c.in_view": strided(root[12:22], 2, (2, 4), (4, 1)),
-                                    "d.in_view_strided_v1": strided(root[12:22], 1, (2, 2), (1, 3)),
-                                    "e.half_in_view": strided(half_root[3:8], 1, (4,), (1,))}
+    expected["legacy_views.pth"] = {k: strided(reads[s], *args[:3]) for k, (s, *args) in legacy.items()}
 
     for name, arrays in expected.items():
         parameters = as_parameters if name.startswith("parameters") else ()

@@ -14,9 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_training_reference import weights_and_input  # noqa: E402
-
-CONVS = [0, 3, 6, 8, 10]
+from make_training_reference import CONV_INDICES, weights_and_input  # noqa: E402
 
 
 def forward_recording(features, x):
@@ -36,7 +34,7 @@ def forward_recording(features, x):
 
 def project(features, x, layer, channel):
     outputs, indices = forward_recording(features, x)
-    conv = CONVS[layer - 1]
+    conv = CONV_INDICES[layer - 1]
     a = outputs[conv + 1]  # the conv's rectified output
     n, c, h, w = a.shape
     flat = a.reshape(n, -1) if channel is None else a[:, channel].reshape(n, -1)

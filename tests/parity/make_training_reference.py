@@ -34,7 +34,8 @@ from make_alexnet_reference import reinitialise  # this script's folder is on sy
 CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("fine-tuning", "TTTTT"),
          ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
          ("H-M level FE", "FFTTT")]
-CONV_KEYS = ["features.0", "features.3", "features.6", "features.8", "features.10"]
+CONV_INDICES = [0, 3, 6, 8, 10]  # CL1..CL5 in torchvision's `features`
+CONV_KEYS = [f"features.{i}" for i in CONV_INDICES]
 FIRST_RESTART = 5  # thaw restarts from the first step from here on without a max-pool near-tie
 
 
@@ -121,11 +122,12 @@ def main(out):
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
         steps = []
         restart = None
+        # Max-pools below the lowest trainable conv route no gradient: their near-ties don't matter.
+        lowest = CONV_INDICES[pattern.index("T")] if "T" in pattern else len(model.features)
         for step in range(10):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
-            lowest = int(keys[0].split(".")[1]) if keys[0].startswith("features") else len(model.features)
             if restart is None and step >= FIRST_RESTART and not has_pooling_near_tie(model, x, above=lowest):
                 restart = step
                 for key in keys:

@@ -43,11 +43,10 @@ double relative(const xt::xarray<float>& a, const xt::xarray<float>& b) {
 
 xt::xarray<float> load(const fs::path& path) { return xt::load_npy<float>(path.string()); }
 
-// The loss and every trainable gradient of one backward pass against PyTorch's, 1e-4 relative.
+// A pass's loss and every trainable gradient against PyTorch's (<references><key>.npy), 1e-4 relative.
 template <class Model>
-void check_gradients(Model& model, const xt::xtensor<float, 4>& x, const std::vector<float>& labels,
-                     double expected_loss, const std::vector<std::string>& keys, const fs::path& references) {
-  const float loss = model.compute_gradients(x, labels);
+void check_against(const Model& model, float loss, double expected_loss, const std::vector<std::string>& keys,
+                   const fs::path& references) {
   CHECK(loss == Approx(expected_loss).epsilon(1e-4));
   const auto grads = model.gradients();
   REQUIRE(grads.size() == keys.size());
@@ -55,6 +54,13 @@ void check_gradients(Model& model, const xt::xtensor<float, 4>& x, const std::ve
     INFO("gradient of " << key);
     CHECK(relative(grads.at(key), load(references.string() + key + ".npy")) <= 1e-4);
   }
+}
+
+// One backward pass of `model` on (x, labels), checked as above.
+template <class Model>
+void check_gradients(Model& model, const xt::xtensor<float, 4>& x, const std::vector<float>& labels,
+                     double expected_loss, const std::vector<std::string>& keys, const fs::path& references) {
+  check_against(model, model.compute_gradients(x, labels), expected_loss, keys, references);
 }
 
 struct Inputs {
@@ -104,12 +110,13 @@ void check_case(std::size_t index, std::string_view name, const nlohmann::json& 
   }
 
   // Step by step: from PyTorch's parameters after five updates, thaw's gradients are PyTorch's.
-  const auto restart = std::to_string(expected["restart_step"].get<std::size_t>());
+  const auto restart = expected["restart_step"].get<std::size_t>();
+  const std::string step = std::to_string(restart);
   thaw::StateDict at_restart = initial;
-  for (const auto& key : keys) at_restart[key] = load(case_dir / ("at" + restart + "." + key + ".npy"));
+  for (const auto& key : keys) at_restart[key] = load(case_dir / ("at" + step + "." + key + ".npy"));
   model.load_state_dict(at_restart);
-  INFO("at PyTorch's parameters of step " << restart);
-  check_gradients(model, x, labels, step_losses[std::stoul(restart)], keys, case_dir / ("grad" + restart + "."));
+  INFO("at PyTorch's parameters of step " << step);
+  check_gradients(model, x, labels, step_losses[restart], keys, case_dir / ("grad" + step + "."));
 }
 
 // The mid-level FE in train mode with dropout on, its masks drawn from `seed`.
@@ -132,7 +139,7 @@ struct WithDropout {
           [&] {
             if constexpr (thaw::detail::is_dropout_v<typename Net::template layer<I>>) {
               const auto& kept = model.template layer<I>().kept;
-              const std::size_t batch = 2, features = Net::shapes[I].size();
+              const std::size_t features = Net::shapes[I].size(), batch = kept.size() / features;
               xt::xtensor<float, 2> mask = xt::zeros<float>({batch, features});
               std::copy_n(kept.begin(), mask.size(), mask.begin());
               f(Net::key(I), mask);
@@ -179,12 +186,8 @@ TEST_CASE("mid-level FE with dropout on: loss and gradients through the same mas
     ++masks;
   });
   CHECK(masks == 2);
-  CHECK(run.loss == Approx(expected["loss"].get<double>()).epsilon(1e-4));
-  const auto grads = run.model.gradients();
-  for (const auto& key : expected["trainable"].get<std::vector<std::string>>()) {
-    INFO("gradient of " << key);
-    CHECK(relative(grads.at(key), load(folder / ("grad." + key + ".npy"))) <= 1e-4);
-  }
+  check_against(run.model, run.loss, expected["loss"].get<double>(),
+                expected["trainable"].get<std::vector<std::string>>(), folder / "grad.");
 }
 
 TEST_CASE("mid-level FE: the frozen-prefix cache gives bit-identical training", "[training][cache]") {
