@@ -1,0 +1,65 @@
+// thaw/backend/cuda/adam.cuh — one Adam update of a device tensor, element for element the
+// arithmetic of thaw::train::Adam (torch.optim.Adam: bias-corrected moments, eps after the
+// square root, L2 weight decay added to the gradient). The host computes the step's scalars
+// in double, as the CPU optimizer does.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "thaw/backend/cuda/context.cuh"
+#include "thaw/backend/cuda/kernels.cuh"
+#include "thaw/train/adam.hpp"
+
+namespace thaw::cuda {
+
+// The per-step constants of Adam's update.
+struct AdamScalars {
+  float beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay;
+};
+
+// The constants of update number `step` (counting from 1).
+inline AdamScalars adam_scalars(const train::AdamOptions& options, std::uint64_t step) {
+  const double bias_correction1 = 1 - std::pow(options.beta1, double(step));
+  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(options.beta2, double(step)));
+  return {float(options.beta1), float(options.beta2), float(options.lr / bias_correction1),
+          float(bias_correction2_sqrt), float(options.eps), float(options.weight_decay)};
+}
+
+struct AdamUpdate {
+  AdamScalars s;
+  float* param;
+  const float* grad;
+  float* exp_avg;
+  float* exp_avg_sq;
+  THAW_HD void operator()(int i) const {
+    const float g = s.weight_decay != 0 ? grad[i] + s.weight_decay * param[i] : grad[i];
+    const float m = exp_avg[i] * s.beta1 + g * (1 - s.beta1);
+    const float v = exp_avg_sq[i] * s.beta2 + (1 - s.beta2) * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    const float denom = sqrtf(v) / s.bias_correction2_sqrt + s.eps;
+    param[i] += -s.step_size * m / denom;
+  }
+};
+
+// The optimizer state of one tensor on the device.
+struct AdamMoments {
+  thrust::device_vector<float> exp_avg, exp_avg_sq;
+  explicit AdamMoments(std::size_t size) : exp_avg(size, 0.0f), exp_avg_sq(size, 0.0f) {}
+};
+
+// Updates the n parameters (device) from their gradient (device) and moments. Asynchronous.
+inline void adam_update(Context& ctx, const AdamScalars& scalars, float* param, const float* grad,
+                        AdamMoments& moments, std::size_t n) {
+  if (moments.exp_avg.size() != n || moments.exp_avg_sq.size() != n)
+    throw std::invalid_argument("thaw::cuda::adam_update: the moments hold " + std::to_string(moments.exp_avg.size()) +
+                                " values for a tensor of " + std::to_string(n));
+  launch(ctx.exec(), n,
+         AdamUpdate{scalars, param, grad, thrust::raw_pointer_cast(moments.exp_avg.data()),
+                    thrust::raw_pointer_cast(moments.exp_avg_sq.data())},
+         "Adam update");
+}
+
+}  // namespace thaw::cuda
