@@ -4,6 +4,7 @@
 // arguments, so the translation below is checked by CI too.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -14,15 +15,22 @@ namespace thaw::cuda {
 // cublasSgemm's contract, column-major: C = alpha op(A) op(B) + beta C, op(A) m x k.
 inline void host_sgemm(bool transa, bool transb, int m, int n, int k, float alpha, const float* a, int lda,
                        const float* b, int ldb, float beta, float* c, int ldc) {
-  std::vector<float> column(std::size_t(m > 0 ? m : 0));
+  std::vector<float> column(std::size_t(m > 0 ? m : 0)), bj(std::size_t(k > 0 ? k : 0));
   for (int j = 0; j < n; ++j) {
-    std::fill(column.begin(), column.end(), 0.0f);
-    for (int l = 0; l < k; ++l) {
-      const float bl = transb ? b[j + std::size_t(l) * ldb] : b[l + std::size_t(j) * ldb];
-      if (transa)
-        for (int i = 0; i < m; ++i) column[i] += a[l + std::size_t(i) * lda] * bl;
-      else
-        for (int i = 0; i < m; ++i) column[i] += a[i + std::size_t(l) * lda] * bl;
+    for (int l = 0; l < k; ++l) bj[l] = transb ? b[j + std::size_t(l) * ldb] : b[l + std::size_t(j) * ldb];
+    if (transa) {  // op(A)'s rows are A's contiguous columns: dot products
+      for (int i = 0; i < m; ++i) {
+        const float* ai = a + std::size_t(i) * lda;
+        float sum = 0.0f;
+        for (int l = 0; l < k; ++l) sum += ai[l] * bj[l];
+        column[i] = sum;
+      }
+    } else {  // A's columns are contiguous: accumulate them
+      std::fill(column.begin(), column.end(), 0.0f);
+      for (int l = 0; l < k; ++l) {
+        const float* al = a + std::size_t(l) * lda;
+        for (int i = 0; i < m; ++i) column[i] += al[i] * bj[l];
+      }
     }
     float* cj = c + std::size_t(j) * ldc;
     for (int i = 0; i < m; ++i) cj[i] = alpha * column[i] + (beta == 0.0f ? 0.0f : beta * cj[i]);

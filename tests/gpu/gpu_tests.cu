@@ -1,0 +1,23 @@
+// tests/gpu/gpu_tests.cu — the CUDA backend on the GPU against the CPU backend (label gpu).
+// Without a usable CUDA device it prints one line and exits with 77, CTest's skip code here.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "backend_checks.hpp"
+
+int main(int argc, char** argv) {
+  // Batch 8: enough images for several GEMM chunks in conv1 and conv2.
+  const auto checks = thaw::gpu_test::all_checks(8);
+  int devices = 0;
+  const cudaError_t status = cudaGetDeviceCount(&devices);
+  if (status != cudaSuccess || devices == 0) {
+    std::printf("skipped %zu GPU tests: no CUDA device (%s)\n", checks.size(),
+                status != cudaSuccess ? cudaGetErrorString(status) : "none found");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  thaw::cuda::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+  std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  return thaw::gpu_test::run_checks(checks, argc > 1 ? argv[1] : "");
+}
