@@ -4,6 +4,9 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/thaw DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS thaw EXPORT thawTargets)
+if(THAW_CUDA)
+  install(TARGETS thaw_cuda EXPORT thawTargets)
+endif()
 set(THAW_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/thaw)
 install(EXPORT thawTargets NAMESPACE thaw:: DESTINATION ${THAW_CMAKE_DIR})
 configure_package_config_file(cmake/thawConfig.cmake.in ${PROJECT_BINARY_DIR}/thawConfig.cmake
