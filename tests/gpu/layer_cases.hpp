@@ -32,7 +32,8 @@ struct Case {
   static constexpr const char* name = Name;
 };
 
-inline constexpr char conv1[] = "conv1 (11x11 s4 p2, ReLU fused, no dx)", conv2[] = "conv2 (5x5 p2, ReLU fused)",
+inline constexpr char conv1[] = "conv1 (11x11 s4 p2, ReLU fused, no dx)",
+                      conv1_dx[] = "conv1 frozen with dx (stride-4 col2im)", conv2[] = "conv2 (5x5 p2, ReLU fused)",
                       conv3[] = "conv3 (3x3 p1, ReLU fused)", conv4[] = "conv4 (3x3 p1, frozen, no ReLU)",
                       relu[] = "ReLU on conv1's output", relu_fused[] = "ReLU fused (pass-through)",
                       pool1[] = "max-pool 3/2 on 64x55x55", pool2[] = "max-pool 3/2 on 192x27x27",
@@ -43,6 +44,7 @@ inline constexpr char conv1[] = "conv1 (11x11 s4 p2, ReLU fused, no dx)", conv2[
 
 using Cases = std::tuple<
     Case<Conv2d<3, 64, 11, 4, 2, Trainable>, Shape{3, 224, 224}, true, false, conv1>,
+    Case<Conv2d<3, 64, 11, 4, 2, Frozen>, Shape{3, 224, 224}, false, true, conv1_dx>,
     Case<Conv2d<64, 192, 5, 1, 2, Trainable>, Shape{64, 27, 27}, true, true, conv2>,
     Case<Conv2d<192, 384, 3, 1, 1, Trainable>, Shape{192, 13, 13}, true, true, conv3>,
     Case<Conv2d<384, 256, 3, 1, 1, Frozen>, Shape{384, 13, 13}, false, true, conv4>,
