@@ -15,5 +15,5 @@ configure_package_config_file(cmake/thawConfig.cmake.in ${PROJECT_BINARY_DIR}/th
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/thawConfigVersion.cmake
   COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/thawConfig.cmake ${PROJECT_BINARY_DIR}/thawConfigVersion.cmake
-              ${PROJECT_SOURCE_DIR}/cmake/ThawLibraries.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/ThawLibraries.cmake ${PROJECT_SOURCE_DIR}/cmake/ThawBuildType.cmake
   DESTINATION ${THAW_CMAKE_DIR})

@@ -121,6 +121,31 @@ TEST_CASE("dropout acts only in train mode and follows its seed", "[model][dropo
   CHECK(zeros < 3 * dropped.size() / 4);
 }
 
+TEST_CASE("a new Model is in train mode, like a new torch.nn.Module", "[model][dropout]") {
+  const auto x = random_batch(4);
+  Model fresh(4);
+  CHECK(fresh.is_training());
+  // Dropout is active in a fresh model's forward: two mask seeds give two outputs, and neither
+  // is the inference output.
+  fresh.seed_dropout(1);
+  const auto first = fresh.forward(x);
+  fresh.seed_dropout(2);
+  const auto second = fresh.forward(x);
+  CHECK_FALSE(xt::allclose(first, second));
+  Model inference(4);
+  inference.eval();
+  CHECK_FALSE(inference.is_training());
+  const auto eval_output = inference.forward(x);
+  CHECK_FALSE(xt::allclose(first, eval_output));
+  // The difference is the dropout layer (index 10): it zeroes inputs (from layer 8) that were not zero.
+  fresh.seed_dropout(1);
+  fresh.forward(x);
+  const auto dropped = fresh.activation(10), kept_in = fresh.activation(8);
+  std::size_t zeroed = 0;
+  for (std::size_t i = 0; i < dropped.size(); ++i) zeroed += dropped.data()[i] == 0.0f && kept_in.data()[i] != 0.0f;
+  CHECK(zeroed > 0);
+}
+
 TEST_CASE("activations are exposed per layer with their shapes", "[model]") {
   Model model;
   model.eval();

@@ -77,6 +77,8 @@ class Model {
   // for weights and biases), drawn from `seed`.
   explicit Model(std::uint64_t seed = 0) { reset_parameters(seed); }
 
+  // A new Model is in train mode (dropout active), like a new torch.nn.Module: call eval()
+  // before inference.
   void train(bool on = true) { context_.training = on; }
   void eval() { context_.training = false; }
   bool is_training() const { return context_.training; }

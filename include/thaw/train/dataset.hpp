@@ -2,9 +2,15 @@
 // label per image: what Trainer iterates over (the chest X-ray loaders produce it).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <concepts>
 #include <cstddef>
+#include <ranges>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -14,6 +20,29 @@ namespace thaw::train {
 struct Dataset {
   xt::xtensor<float, 4> images;
   std::vector<float> labels;
+
+  Dataset() = default;
+  Dataset(xt::xtensor<float, 4> images_, std::vector<float> labels_)
+      : images(std::move(images_)), labels(std::move(labels_)) {}
+  // Labels from any range of numbers (std::vector<int>, xt::xtensor<float, 1>, ...), the way
+  // train_step takes them. Each must equal 0 or 1 in its own type, so that 1.0000001 (double)
+  // or 2 (int) is refused here rather than rounded into a valid-looking float.
+  template <std::ranges::input_range R>
+    requires(!std::same_as<std::remove_cvref_t<R>, std::vector<float>> &&
+             std::convertible_to<std::ranges::range_reference_t<R>, float>)
+  Dataset(xt::xtensor<float, 4> images_, R&& labels_) : images(std::move(images_)) {
+    using Value = std::ranges::range_value_t<R>;
+    for (auto&& element : labels_) {
+      const Value value = element;
+      if (!(value == Value(0) || value == Value(1))) {
+        const std::string shown =
+            std::is_integral_v<Value> ? std::to_string((long long)(value)) : std::to_string((double)(value));
+        throw std::invalid_argument("thaw::train::Dataset: label " + std::to_string(labels.size()) + " is " + shown +
+                                    "; labels must be 0 or 1");
+      }
+      labels.push_back(value == Value(1) ? 1.0f : 0.0f);
+    }
+  }
 
   std::size_t size() const { return labels.size(); }
 

@@ -30,7 +30,7 @@ namespace thaw::cpu {
 
 // What the layers of one model share during a pass.
 struct Context {
-  bool training = false;
+  bool training = true;  // a new Model trains, like a new torch.nn.Module; eval() for inference
   bool dropout = true;  // off: dropout is the identity even in train mode (for parity tests)
   ConvScratch conv;
   std::mt19937_64 dropout_rng{0};
