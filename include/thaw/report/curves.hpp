@@ -14,7 +14,7 @@ namespace thaw::report {
 
 namespace detail {
 inline Series case_series(const CaseSummary& c, std::size_t index, const std::string& reference) {
-  Series s{c.case_name + (c.slug == reference ? " (reference)" : ""), {}, {}, series_color(index)};
+  Series s{c.case_name + (c.slug == reference ? " (ref.)" : ""), {}, {}, series_color(index)};
   if (c.slug == reference) s.width = 3.2;
   return s;
 }

@@ -88,7 +88,7 @@ inline std::string svg_line_plot(const LinePlot& plot) {
   auto [y0, y1] = plot.y_range;
   if (std::isnan(x0) || std::isnan(x1)) std::tie(x0, x1) = detail::data_range(plot, true);
   if (std::isnan(y0) || std::isnan(y1)) std::tie(y0, y1) = detail::data_range(plot, false);
-  const double left = 70, right = plot.width - 200.0, top = 44, bottom = plot.height - 58.0;
+  const double left = 70, right = plot.width - 210.0, top = 44, bottom = plot.height - 58.0;
   const auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (right - left); };
   const auto py = [&](double y) { return bottom - (y - y0) / (y1 - y0) * (bottom - top); };
   const auto at = [](double v) { return fixed(v, 1); };
