@@ -41,7 +41,7 @@ inline const char* page_style() {
 main{max-width:1120px;margin:0 auto;padding:24px 32px 48px;background:#fff;box-shadow:0 0 12px rgba(0,0,0,.06)}
 h1{font-size:26px;margin:8px 0 4px}h2{font-size:20px;margin:32px 0 8px;border-bottom:2px solid #4e79a7;padding-bottom:4px}
 p.lead{color:#555;margin:0 0 12px}p.note{color:#555;font-size:14px}
-table{border-collapse:collapse;font-size:14px;margin:8px 0}th,td{padding:5px 9px;border-bottom:1px solid #e2e2e2;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{padding:5px 7px;border-bottom:1px solid #e2e2e2;text-align:right;white-space:nowrap}
 th{background:#eef2f7;font-weight:600}td.name,th.name{text-align:left}tr.reference td{background:#fff7e0}
 tbody tr:nth-child(even):not(.reference) td{background:#fafbfc}code{font-size:13px}
 figure{margin:16px 0;display:inline-block;vertical-align:top}figure img{max-width:100%;border:1px solid #ddd}

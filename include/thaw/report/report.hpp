@@ -51,6 +51,11 @@ inline std::optional<Timing> read_timing(const std::filesystem::path& out) {
     const auto& by_case = f.at(j, "cases");
     if (!by_case.is_object()) f.fail("\"cases\" must be an object of case: seconds");
     for (const auto& [slug, _] : by_case.items()) t.cases.emplace_back(slug, cases.number(by_case, slug));
+    const auto rank = [](const std::string& slug) {  // the paper's order, as in the results table
+      const auto& order = paper_case_order();
+      return std::size_t(std::find(order.begin(), order.end(), slug) - order.begin());
+    };
+    std::stable_sort(t.cases.begin(), t.cases.end(), [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
   }
   return t;
 }
