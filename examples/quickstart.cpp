@@ -9,6 +9,8 @@
 #include <thaw/thaw.hpp>
 #include <thaw/io/weights.hpp>
 
+#include "cli_options.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,23 +29,17 @@ struct Options {
   int threads = 0;  // 0: OpenMP's default
 };
 
-[[noreturn]] void usage(const char* message) {
-  std::fprintf(stderr, "quickstart: %s\nusage: quickstart [--weights FILE|DIR] [--batch N] [--threads N]\n", message);
-  std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-    const char* value = argv[++i];
-    if (arg == "--weights") o.weights = value;
-    else if (arg == "--batch") o.batch = std::strtoul(value, nullptr, 10);
-    else if (arg == "--threads") o.threads = std::atoi(value);
-    else usage(("unknown option " + arg).c_str());
-  }
-  if (o.batch == 0) usage("--batch must be a positive integer");
+  CLI::App app{"The nine freeze patterns' cost, then a forward pass of the mid-level feature extractor.",
+               "quickstart"};
+  app.add_option("--weights", o.weights, "torchvision AlexNet .pth/.safetensors file or a folder of <key>.npy")
+      ->type_name("FILE|DIR");
+  app.add_option("--batch", o.batch, "images per forward pass")->check(thaw_examples::whole_number(1))->capture_default_str();
+  app.add_option("--threads", o.threads, "OpenMP threads (0: OpenMP's default)")
+      ->check(thaw_examples::whole_number(0))
+      ->capture_default_str();
+  thaw_examples::parse_or_exit(app, argc, argv);
   return o;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_options.hpp"
 
 #include "thaw/thaw.hpp"
 #include "thaw/data/cxr_dataset.hpp"
@@ -37,40 +38,19 @@ struct Options {
   bool crop = false;
 };
 
-[[noreturn]] void usage(const std::string& message) {
-  std::fprintf(stderr,
-               "visualize: %s\nusage: visualize [--weights FILE|DIR] [--compare FILE|DIR] [--images DIR] "
-               "[--layers 1,2,3,4,5] [--crop] [--out DIR]\n",
-               message.c_str());
-  std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string arg = argv[i];
-    if (arg == "--crop") {
-      o.crop = true;
-      --i;
-      continue;
-    }
-    if (i + 1 >= argc) usage("missing value after " + arg);
-    const std::string value = argv[i + 1];
-    if (arg == "--weights") o.weights = value;
-    else if (arg == "--compare") o.compare = value;
-    else if (arg == "--images") o.images = value;
-    else if (arg == "--out") o.out = value;
-    else if (arg == "--layers") {
-      o.layers.clear();
-      for (std::size_t at = 0; at < value.size();) {
-        const std::size_t comma = std::min(value.find(',', at), value.size());
-        const int k = std::atoi(value.substr(at, comma - at).c_str());
-        if (k < 1 || k > 5) usage("layers are 1..5, got '" + value + "'");
-        o.layers.push_back(std::size_t(k));
-        at = comma + 1;
-      }
-    } else usage("unknown option " + arg);
-  }
+  CLI::App app{"Deconvnet pictures of each conv layer (the paper's Figs. 8-10).", "visualize"};
+  app.add_option("--weights", o.weights, "trained or pretrained weights (default: random)")->type_name("FILE|DIR");
+  app.add_option("--compare", o.compare, "a second model shown beside the first")->type_name("FILE|DIR");
+  app.add_option("--images", o.images, "up to 9 PNG/DICOM images (default: 9 synthetic ones)")->type_name("DIR");
+  app.add_option("--layers", o.layers, "conv layers to show, comma-separated")
+      ->delimiter(',')
+      ->check(thaw_examples::whole_number(1, 5))
+      ->type_name("1,2,3,4,5");
+  app.add_flag("--crop", o.crop, "show only each projected unit's receptive field");
+  app.add_option("--out", o.out, "output folder")->type_name("DIR")->capture_default_str();
+  thaw_examples::parse_or_exit(app, argc, argv);
   return o;
 }
 

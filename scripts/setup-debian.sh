@@ -9,6 +9,7 @@ packages=(
   catch2 libbenchmark-dev nlohmann-json3-dev libzip-dev libstb-dev libspng-dev libdcmtk-dev libclang-rt-14-dev
   python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-pil python3-pydicom dcmtk
   curl unzip
+  libcli11-dev chromium
 )
 
 missing=()
