@@ -7,6 +7,7 @@
 //   for (const thaw::data::Batch& b : batches) model.train_step(b.images, b.labels, ...);
 //
 // Each range-for is one epoch; epoch e is shuffled with seed + e, so runs repeat exactly.
+// thaw::train::Trainer::fit(loader) streams the set instead (image_source below).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +30,7 @@
 
 #include <thaw/core/shuffle.hpp>
 #include <thaw/data/cxr_dataset.hpp>
+#include <thaw/data/file_source.hpp>
 #include <thaw/data/image_cache.hpp>
 #include <thaw/data/parallel_for.hpp>
 #include <thaw/data/preprocess.hpp>
@@ -52,15 +54,6 @@ struct Batch {
   std::vector<std::size_t> indices;   // positions in the set
 };
 
-namespace detail {
-
-// The one image of `sample` that the preprocessing makes, through the cache when there is one.
-inline Image resized(const Sample& sample, const Preprocess& pre, ImageCache* cache) {
-  return cache != nullptr ? cache->get(sample.path, pre) : pre.resize(read_image(sample.path));
-}
-
-}  // namespace detail
-
 class Loader {
  public:
   Loader(CxrDataset set, Preprocess pre = {}, LoaderOptions options = {})
@@ -72,6 +65,8 @@ class Loader {
   const CxrDataset& set() const { return set_; }
   std::size_t size() const { return (set_.size() + options_.batch_size - 1) / options_.batch_size; }  // batches
   const ImageCache* cache() const { return cache_.get(); }
+  const Preprocess& preprocess() const { return pre_; }
+  const LoaderOptions& options() const { return options_; }
 
   // Builds batch k of an epoch whose sample order is `order`.
   Batch build(const std::vector<std::size_t>& order, std::size_t k) const {
@@ -197,6 +192,14 @@ inline Loader::Iterator Loader::begin() {
   running_.reset();  // a previous epoch left unfinished stops here
   running_ = std::make_unique<Epoch>(*this, order(epochs_started_++));
   return Iterator(running_.get());
+}
+
+// The images of `loader`'s set as a thaw::train::ImageSource (same preprocessing, cache folder
+// and workers), so Trainer::fit(loader) and predict_logits(model, loader) stream them. The
+// Trainer shuffles and batches with its own seed and batch size, not the Loader's.
+inline FileSource image_source(const Loader& loader) {
+  return FileSource(loader.set(), loader.preprocess(),
+                    {.cache_dir = loader.options().cache_dir, .workers = loader.options().workers});
 }
 
 struct LoadOptions {
