@@ -38,34 +38,37 @@ struct FileSourceOptions {
 class FileSource {
  public:
   FileSource(CxrDataset set, Preprocess pre = {}, FileSourceOptions options = {})
+      : FileSource(std::make_shared<const CxrDataset>(std::move(set)), std::move(pre), std::move(options)) {}
+  // Shares the list of files (a Loader's) instead of copying it.
+  FileSource(std::shared_ptr<const CxrDataset> set, Preprocess pre, FileSourceOptions options)
       : set_(std::move(set)), pre_(std::move(pre)), workers_(options.workers) {
     if (!options.cache_dir.empty()) cache_ = std::make_shared<ImageCache>(options.cache_dir, options.log);
   }
 
-  std::size_t size() const { return set_.size(); }
-  float label(std::size_t i) const { return float(set_[i].label); }
+  std::size_t size() const { return set_->size(); }
+  float label(std::size_t i) const { return float((*set_)[i].label); }
   std::size_t image_floats() const { return 3 * pre_.height * pre_.width; }
   // Images ids[0..n), decoded in parallel, one after another into out. A file that cannot be
   // read is an error naming it.
   void read(std::span<const std::size_t> ids, float* out) const {
     const std::size_t floats = image_floats();
     parallel_for(ids.size(), workers_, [&](std::size_t j) {
-      pre_.normalize_into(detail::resized(set_[ids[j]], pre_, cache_.get()), out + j * floats);
+      pre_.normalize_into(detail::resized((*set_)[ids[j]], pre_, cache_.get()), out + j * floats);
     });
   }
   // The files and the preprocessing (what the frozen-prefix cache tells sets apart by).
   std::uint64_t identity() const {
     std::uint64_t h = detail::fnv1a(pre_.cache_key());
-    for (const Sample& s : set_.samples()) h = detail::fnv1a(s.path.string() + "\n" + std::to_string(s.label) + "\n", h);
+    for (const Sample& s : set_->samples()) h = detail::fnv1a(s.path.string() + "\n" + std::to_string(s.label) + "\n", h);
     return h;
   }
 
-  const CxrDataset& set() const { return set_; }
+  const CxrDataset& set() const { return *set_; }
   const Preprocess& preprocess() const { return pre_; }
   const ImageCache* cache() const { return cache_.get(); }
 
  private:
-  CxrDataset set_;
+  std::shared_ptr<const CxrDataset> set_;
   Preprocess pre_;
   std::size_t workers_;
   std::shared_ptr<ImageCache> cache_;  // shared by copies

@@ -57,16 +57,17 @@ struct Batch {
 class Loader {
  public:
   Loader(CxrDataset set, Preprocess pre = {}, LoaderOptions options = {})
-      : set_(std::move(set)), pre_(std::move(pre)), options_(std::move(options)) {
+      : set_(std::make_shared<const CxrDataset>(std::move(set))), pre_(std::move(pre)), options_(std::move(options)) {
     if (options_.batch_size == 0) throw DatasetError("thaw::data::Loader: batch_size must be positive");
     if (!options_.cache_dir.empty()) cache_ = std::make_unique<ImageCache>(options_.cache_dir);
   }
 
-  const CxrDataset& set() const { return set_; }
-  std::size_t size() const { return (set_.size() + options_.batch_size - 1) / options_.batch_size; }  // batches
+  const CxrDataset& set() const { return *set_; }
+  std::size_t size() const { return (set_->size() + options_.batch_size - 1) / options_.batch_size; }  // batches
   const ImageCache* cache() const { return cache_.get(); }
   const Preprocess& preprocess() const { return pre_; }
   const LoaderOptions& options() const { return options_; }
+  const std::shared_ptr<const CxrDataset>& shared_set() const { return set_; }
 
   // Builds batch k of an epoch whose sample order is `order`.
   Batch build(const std::vector<std::size_t>& order, std::size_t k) const {
@@ -76,7 +77,7 @@ class Loader {
     batch.images = xt::empty<float>({n, std::size_t(3), pre_.height, pre_.width});
     const std::size_t per_image = 3 * pre_.height * pre_.width;
     for (std::size_t j = 0; j < n; ++j) {
-      const Sample& sample = set_[order[first + j]];
+      const Sample& sample = (*set_)[order[first + j]];
       pre_.normalize_into(detail::resized(sample, pre_, cache_.get()), batch.images.data() + j * per_image);
       batch.labels.push_back(float(sample.label));
       batch.indices.push_back(order[first + j]);
@@ -93,13 +94,13 @@ class Loader {
  private:
   std::vector<std::size_t> order(std::size_t epoch) const {
     std::mt19937_64 rng(options_.seed + epoch);
-    if (options_.shuffle) return shuffled_indices(set_.size(), rng);
-    std::vector<std::size_t> o(set_.size());
+    if (options_.shuffle) return shuffled_indices(set_->size(), rng);
+    std::vector<std::size_t> o(set_->size());
     std::iota(o.begin(), o.end(), 0);
     return o;
   }
 
-  CxrDataset set_;
+  std::shared_ptr<const CxrDataset> set_;  // shared with the FileSource image_source() makes
   Preprocess pre_;
   LoaderOptions options_;
   std::unique_ptr<ImageCache> cache_;
@@ -198,7 +199,7 @@ inline Loader::Iterator Loader::begin() {
 // and workers), so Trainer::fit(loader) and predict_logits(model, loader) stream them. The
 // Trainer shuffles and batches with its own seed and batch size, not the Loader's.
 inline FileSource image_source(const Loader& loader) {
-  return FileSource(loader.set(), loader.preprocess(),
+  return FileSource(loader.shared_set(), loader.preprocess(),
                     {.cache_dir = loader.options().cache_dir, .workers = loader.options().workers});
 }
 
