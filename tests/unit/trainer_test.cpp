@@ -106,3 +106,92 @@ TEST_CASE("Trainer refuses bad data with the set and the image named", "[trainer
   data.images(3, 0, 0, 0) = NAN;
   CHECK_THROWS_WITH(trainer.fit(data), Catch::Contains("'train': image 3 holds a non-finite pixel"));
 }
+
+TEST_CASE("Trainer trains with the optimizer and schedule it is given, and checkpoints them", "[trainer][optimizer]") {
+  const auto train = separable(22, 8), validation = separable(6, 9);
+  Model own_model(5), given_model(5);
+  thaw::train::Trainer(own_model, options(3)).fit(train, &validation);  // Adam lr 1e-2, StepLR(2, 0.1) from options
+
+  thaw::train::Adam adam(given_model, {.lr = 1e-2});
+  thaw::train::StepLR schedule(adam, 2, 0.1);
+  auto o = options(3);
+  o.adam = {};
+  o.lr_step = 7;
+  o.lr_gamma = 0.1;
+  thaw::train::Trainer trainer(given_model, adam, schedule, o);
+  CHECK(&trainer.optimizer() == &adam);
+  trainer.fit(train, &validation);
+  const bool identical = own_model.state_dict() == given_model.state_dict();
+  CHECK(identical);
+  CHECK(adam.steps() == 3 * 6);   // 22 images in batches of 4: 6 steps an epoch
+  CHECK(adam.lr() == Approx(1e-3));  // StepLR(2, 0.1) stepped 3 times
+  CHECK(schedule.epoch() == 3);
+
+  // The given optimizer is what the checkpoint saves and a resumed run restores.
+  const auto path = fresh("given_optimizer");
+  o.checkpoint = path;
+  o.epochs = 2;
+  Model first(5);
+  thaw::train::Adam first_adam(first, {.lr = 1e-2});
+  thaw::train::StepLR first_schedule(first_adam, 2, 0.1);
+  thaw::train::Trainer(first, first_adam, first_schedule, o).fit(train, &validation);
+  Model second(42);
+  thaw::train::Adam second_adam(second, {.lr = 0.5});
+  thaw::train::StepLR second_schedule(second_adam, 2, 0.1);
+  o.epochs = 3;
+  thaw::train::Trainer resumed(second, second_adam, second_schedule, o);
+  CHECK(second_adam.steps() == 2 * 6);
+  CHECK(second_adam.lr() == Approx(1e-3));
+  CHECK(second_adam.exp_avg() == first_adam.exp_avg());
+  resumed.fit(train, &validation);
+  const bool resumed_identical = second.state_dict() == own_model.state_dict();
+  CHECK(resumed_identical);
+}
+
+TEST_CASE("Trainer refuses an optimizer together with optimizer settings, or one built for another model",
+          "[trainer][optimizer][errors]") {
+  Model model(1);
+  thaw::train::Adam adam(model);
+  thaw::train::StepLR schedule(adam, 7);
+  thaw::train::TrainerOptions o;
+  o.adam.lr = 1e-4;
+  CHECK_THROWS_AS(thaw::train::Trainer(model, adam, schedule, o), std::invalid_argument);
+  CHECK_THROWS_WITH(thaw::train::Trainer(model, adam, schedule, o), Catch::Contains("lr_step and lr_gamma were also set"));
+  o = {};
+  o.lr_step = 3;
+  CHECK_THROWS_AS(thaw::train::Trainer(model, adam, schedule, o), std::invalid_argument);
+  o = {};
+  o.adam.weight_decay = 1e-4;
+  CHECK_THROWS_AS(thaw::train::Trainer(model, adam, schedule, o), std::invalid_argument);
+  CHECK_NOTHROW(thaw::train::Trainer(model, adam, schedule, {}));
+
+  thaw::Model<thaw_test::SmallBinaryNetOf<thaw::Trainable>, thaw::Cpu> other(1);
+  thaw::train::Adam other_adam(other);
+  thaw::train::StepLR other_schedule(other_adam, 7);
+  CHECK_THROWS_WITH(thaw::train::Trainer(model, other_adam, other_schedule, {}),
+                    Catch::Contains("the optimizer was not built for this model"));
+}
+
+TEST_CASE("rerunning a finished run reports it complete and trains nothing", "[trainer][checkpoint]") {
+  const auto train = separable(10, 10);
+  const auto path = fresh("complete");
+  Model model(4);
+  thaw::train::Trainer(model, options(2, path)).fit(train);
+  const auto finished = model.state_dict();
+
+  Model again(77);
+  auto o = options(2, path);
+  std::vector<std::string> messages;
+  std::size_t epochs_reported = 0;
+  o.on_message = [&](const std::string& m) { messages.push_back(m); };
+  o.on_epoch = [&](const thaw::train::EpochRecord&) { ++epochs_reported; };
+  thaw::train::Trainer rerun(again, o);
+  const auto history = rerun.fit(train);
+  CHECK(history.size() == 2);
+  CHECK(epochs_reported == 0);
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0] == "already complete: 2 epochs, results in " + path.string());
+  const bool unchanged = again.state_dict() == finished;
+  CHECK(unchanged);
+  CHECK(rerun.optimizer().steps() == 2 * 3);  // restored, not advanced (10 images, batches of 4)
+}

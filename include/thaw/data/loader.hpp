@@ -7,6 +7,7 @@
 //   for (const thaw::data::Batch& b : batches) model.train_step(b.images, b.labels, ...);
 //
 // Each range-for is one epoch; epoch e is shuffled with seed + e, so runs repeat exactly.
+// thaw::train::Trainer::fit(loader) streams the set instead (image_source below).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +30,7 @@
 
 #include <thaw/core/shuffle.hpp>
 #include <thaw/data/cxr_dataset.hpp>
+#include <thaw/data/file_source.hpp>
 #include <thaw/data/image_cache.hpp>
 #include <thaw/data/parallel_for.hpp>
 #include <thaw/data/preprocess.hpp>
@@ -52,26 +54,20 @@ struct Batch {
   std::vector<std::size_t> indices;   // positions in the set
 };
 
-namespace detail {
-
-// The one image of `sample` that the preprocessing makes, through the cache when there is one.
-inline Image resized(const Sample& sample, const Preprocess& pre, ImageCache* cache) {
-  return cache != nullptr ? cache->get(sample.path, pre) : pre.resize(read_image(sample.path));
-}
-
-}  // namespace detail
-
 class Loader {
  public:
   Loader(CxrDataset set, Preprocess pre = {}, LoaderOptions options = {})
-      : set_(std::move(set)), pre_(std::move(pre)), options_(std::move(options)) {
+      : set_(std::make_shared<const CxrDataset>(std::move(set))), pre_(std::move(pre)), options_(std::move(options)) {
     if (options_.batch_size == 0) throw DatasetError("thaw::data::Loader: batch_size must be positive");
     if (!options_.cache_dir.empty()) cache_ = std::make_unique<ImageCache>(options_.cache_dir);
   }
 
-  const CxrDataset& set() const { return set_; }
-  std::size_t size() const { return (set_.size() + options_.batch_size - 1) / options_.batch_size; }  // batches
+  const CxrDataset& set() const { return *set_; }
+  std::size_t size() const { return (set_->size() + options_.batch_size - 1) / options_.batch_size; }  // batches
   const ImageCache* cache() const { return cache_.get(); }
+  const Preprocess& preprocess() const { return pre_; }
+  const LoaderOptions& options() const { return options_; }
+  const std::shared_ptr<const CxrDataset>& shared_set() const { return set_; }
 
   // Builds batch k of an epoch whose sample order is `order`.
   Batch build(const std::vector<std::size_t>& order, std::size_t k) const {
@@ -81,7 +77,7 @@ class Loader {
     batch.images = xt::empty<float>({n, std::size_t(3), pre_.height, pre_.width});
     const std::size_t per_image = 3 * pre_.height * pre_.width;
     for (std::size_t j = 0; j < n; ++j) {
-      const Sample& sample = set_[order[first + j]];
+      const Sample& sample = (*set_)[order[first + j]];
       pre_.normalize_into(detail::resized(sample, pre_, cache_.get()), batch.images.data() + j * per_image);
       batch.labels.push_back(float(sample.label));
       batch.indices.push_back(order[first + j]);
@@ -98,13 +94,13 @@ class Loader {
  private:
   std::vector<std::size_t> order(std::size_t epoch) const {
     std::mt19937_64 rng(options_.seed + epoch);
-    if (options_.shuffle) return shuffled_indices(set_.size(), rng);
-    std::vector<std::size_t> o(set_.size());
+    if (options_.shuffle) return shuffled_indices(set_->size(), rng);
+    std::vector<std::size_t> o(set_->size());
     std::iota(o.begin(), o.end(), 0);
     return o;
   }
 
-  CxrDataset set_;
+  std::shared_ptr<const CxrDataset> set_;  // shared with the FileSource image_source() makes
   Preprocess pre_;
   LoaderOptions options_;
   std::unique_ptr<ImageCache> cache_;
@@ -197,6 +193,14 @@ inline Loader::Iterator Loader::begin() {
   running_.reset();  // a previous epoch left unfinished stops here
   running_ = std::make_unique<Epoch>(*this, order(epochs_started_++));
   return Iterator(running_.get());
+}
+
+// The images of `loader`'s set as a thaw::train::ImageSource (same preprocessing, cache folder
+// and workers), so Trainer::fit(loader) and predict_logits(model, loader) stream them. The
+// Trainer shuffles and batches with its own seed and batch size, not the Loader's.
+inline FileSource image_source(const Loader& loader) {
+  return FileSource(loader.shared_set(), loader.preprocess(),
+                    {.cache_dir = loader.options().cache_dir, .workers = loader.options().workers});
 }
 
 struct LoadOptions {

@@ -1,5 +1,6 @@
 // thaw/train/dataset.hpp — a labelled set of images in memory, [N, C, H, W] with one 0/1
-// label per image: what Trainer iterates over (the chest X-ray loaders produce it).
+// label per image: what Trainer iterates over (the chest X-ray loaders produce it). It models
+// thaw::train::ImageSource (train/source.hpp), as a streaming data::FileSource does.
 #pragma once
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <concepts>
 #include <cstddef>
 #include <ranges>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -45,6 +47,14 @@ struct Dataset {
   }
 
   std::size_t size() const { return labels.size(); }
+  float label(std::size_t i) const { return labels[i]; }
+  std::size_t image_floats() const { return images.shape()[1] * images.shape()[2] * images.shape()[3]; }
+  // Images ids[0..n) one after another into out (the training loop's batches).
+  void read(std::span<const std::size_t> ids, float* out) const {
+    const std::size_t floats = image_floats();
+    for (std::size_t j = 0; j < ids.size(); ++j)
+      std::copy_n(images.data() + ids[j] * floats, floats, out + j * floats);
+  }
 
   // Throws unless there is one 0/1 label per image and every pixel is finite.
   void check(const std::string& name) const {

@@ -1,13 +1,28 @@
-// thaw/train/trainer.hpp — epochs of Adam + StepLR over a Dataset: seeded shuffling, mini-
-// batches, train and validation loss per epoch, a checkpoint after every epoch (resumed from
-// automatically), and the frozen-prefix cache.
+// thaw/train/trainer.hpp — epochs of Adam + StepLR over a labelled image source: seeded
+// shuffling, mini-batches, train and validation loss per epoch, a checkpoint after every epoch
+// (resumed from automatically), and the frozen-prefix cache.
 //
-// The cache: the layers below the lowest trainable one never change, so when the inputs are
-// not augmented their output is computed once per image (in the first epoch, from the same
-// batches an uncached run would use) and later epochs start from it. It is used when it fits
-// in `cache_bytes`; otherwise the prefix is recomputed every epoch. Results are bit-identical
-// with and without it when the prefix's per-image results do not depend on the other images
-// of the batch (true for AlexNet's conv1-conv2, which thaw runs one image per GEMM).
+// Sources: an in-memory Dataset, a data::Loader / data::FileSource (images decoded on demand,
+// through the disk cache, so the set need not fit in memory), or any train::ImageSource. The
+// Trainer shuffles (from its own seed, never the Loader's), and reads batch k + 1 on a helper
+// thread while batch k trains; the same seed gives the same batches, so the same parameters,
+// whichever kind of source holds the images.
+//
+// Optimizer: Trainer(model, options) makes its own Adam(options.adam) and
+// StepLR(options.lr_step, options.lr_gamma). Trainer(model, adam, scheduler, options) uses
+// yours (and checkpoints and restores it); then options.adam, lr_step and lr_gamma must stay at
+// their defaults, or the constructor throws std::invalid_argument, so no setting is silently
+// ignored.
+//
+// The cache (train/prefix_cache.hpp): the layers below the lowest trainable one never change,
+// so when the inputs are not augmented their output is computed once per image (in the first
+// epoch, from the same batches an uncached run would use) and later epochs start from it.
+// TrainerOptions::prefix_cache shares one cache between Trainers of models with the same frozen
+// prefix (then cache_bytes is unused: the cache has its own limit); left empty, each fit makes a
+// private one of cache_bytes (0 turns it off). A set that does not fit is recomputed every
+// epoch. Results are bit-identical with a shared, a private or no cache when the prefix's
+// per-image results do not depend on the other images of the batch (true for thaw's layers,
+// which run one image per GEMM).
 #pragma once
 
 #include <chrono>
@@ -16,17 +31,23 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "thaw/core/shuffle.hpp"
 #include "thaw/train/adam.hpp"
+#include "thaw/train/batch_stream.hpp"
 #include "thaw/train/checkpoint.hpp"
 #include "thaw/train/dataset.hpp"
 #include "thaw/train/loss.hpp"
+#include "thaw/train/prefix_cache.hpp"
+#include "thaw/train/source.hpp"
 
 namespace thaw::train {
 
@@ -38,8 +59,10 @@ struct TrainerOptions {
   std::size_t lr_step = 7;                // StepLR: lr *= lr_gamma every lr_step epochs
   double lr_gamma = 0.1;
   std::filesystem::path checkpoint{};     // written after every epoch; resumed from if present
-  std::size_t cache_bytes = std::size_t(2) << 30;  // 0 turns the frozen-prefix cache off
+  std::size_t cache_bytes = std::size_t(2) << 30;  // private prefix cache's limit; 0 turns it off
   std::function<void(const EpochRecord&)> on_epoch{};  // progress; default prints one line
+  std::shared_ptr<PrefixCache> prefix_cache{};  // shared between Trainers; empty: a private one
+  std::function<void(const std::string&)> on_message{};  // other notes ("already complete"); default prints
 };
 
 template <class Model>
@@ -48,8 +71,62 @@ class Trainer {
 
  public:
   Trainer(Model& model, TrainerOptions options)
-      : model_(model), options_(std::move(options)), adam_(model, options_.adam),
-        scheduler_(adam_, options_.lr_step, options_.lr_gamma) {
+      : model_(model), options_(std::move(options)), own_adam_(std::make_unique<Adam>(model, options_.adam)),
+        own_scheduler_(std::make_unique<StepLR>(*own_adam_, options_.lr_step, options_.lr_gamma)),
+        adam_(*own_adam_), scheduler_(*own_scheduler_) {
+    start();
+  }
+
+  // Trains with your optimizer and schedule (see the top of this file for the rule).
+  Trainer(Model& model, Adam& optimizer, StepLR& scheduler, TrainerOptions options = {})
+      : model_(model), options_(std::move(options)), adam_(optimizer), scheduler_(scheduler) {
+    const AdamOptions a = options_.adam, d{};
+    if (a.lr != d.lr || a.beta1 != d.beta1 || a.beta2 != d.beta2 || a.eps != d.eps || a.weight_decay != d.weight_decay ||
+        options_.lr_step != TrainerOptions{}.lr_step || options_.lr_gamma != TrainerOptions{}.lr_gamma)
+      throw std::invalid_argument(
+          "thaw::train::Trainer: given an Adam and a StepLR, it takes the rate and schedule from them; "
+          "TrainerOptions::adam, lr_step and lr_gamma were also set. Set them on the optimizer and scheduler only");
+    std::size_t t = 0;
+    for (const auto& [key, size] : model.trainable_tensors())
+      if (t >= optimizer.keys().size() || optimizer.keys()[t++] != key)
+        throw std::invalid_argument("thaw::train::Trainer: the optimizer was not built for this model (it lacks '" +
+                                    key + "'); build it as thaw::train::Adam(model, ...)");
+    if (t != optimizer.keys().size())
+      throw std::invalid_argument("thaw::train::Trainer: the optimizer was built for another model (it has " +
+                                  std::to_string(optimizer.keys().size()) + " tensors, this model trains " +
+                                  std::to_string(t) + ")");
+    start();
+  }
+
+  // Trains until options.epochs epochs are done (counting those of a resumed checkpoint);
+  // returns the whole history. `train` and `*validation`: a Dataset, a data::Loader, a
+  // data::FileSource or any ImageSource. A finished run is reported and returned untrained.
+  template <class Train, class Validation = Dataset>
+  const std::vector<EpochRecord>& fit(const Train& train, const Validation* validation = nullptr) {
+    using ValidationSource = std::remove_cvref_t<decltype(as_source(std::declval<const Validation&>()))>;
+    std::optional<ValidationSource> named;  // what a Loader names lives here
+    const ValidationSource* v = nullptr;
+    if (validation != nullptr) {
+      if constexpr (ImageSource<Validation>) v = validation;
+      else v = &named.emplace(as_source(*validation));
+    }
+    return run(as_source(train), v);
+  }
+
+  const std::vector<EpochRecord>& history() const { return state_.history; }
+  Adam& optimizer() { return adam_; }
+  // Whether the last fit kept the training set's frozen-prefix outputs.
+  bool caching() const { return train_table_ != nullptr; }
+  // The cache the last fit used (the shared one, or its private one); null without a cache.
+  const std::shared_ptr<PrefixCache>& prefix_cache() const { return cache_; }
+
+ private:
+  static constexpr std::size_t prefix = Model::frozen_prefix;
+  static constexpr std::size_t prefix_floats = Model::frozen_prefix_shape.size();
+  static constexpr const char* who = "thaw::train::Trainer";
+  using Clock = std::chrono::steady_clock;
+
+  void start() {
     if (options_.batch_size == 0 || options_.epochs == 0)
       throw std::invalid_argument("thaw::train::Trainer: batch_size and epochs must be at least 1");
     state_.shuffle_rng.seed(options_.seed);
@@ -58,15 +135,20 @@ class Trainer {
       state_ = load_checkpoint(options_.checkpoint, model_, adam_, scheduler_);
   }
 
-  // Trains until options.epochs epochs are done (counting those of a resumed checkpoint);
-  // returns the whole history.
-  const std::vector<EpochRecord>& fit(const Dataset& train, const Dataset* validation = nullptr) {
-    train.check("train");
-    if (validation) validation->check("validation");
+  template <class TS, class VS>
+  const std::vector<EpochRecord>& run(const TS& train, const VS* validation) {
+    check_source(train, "train", Model::input_shape.size());
+    if (validation) check_source(*validation, "validation", Model::input_shape.size());
     if (train.size() == 0) throw std::invalid_argument("thaw::train::Trainer::fit: the training set is empty");
+    if (state_.epoch >= options_.epochs) {
+      std::string note = "already complete: " + std::to_string(state_.epoch) + " epochs";
+      if (!options_.checkpoint.empty()) note += ", results in " + options_.checkpoint.string();
+      message(note);
+      return state_.history;
+    }
     prepare_cache(train, validation);
     for (std::size_t epoch = state_.epoch; epoch < options_.epochs; ++epoch) {
-      const auto start = std::chrono::steady_clock::now();
+      const auto start = Clock::now();
       EpochRecord record;
       record.epoch = epoch + 1;
       record.learning_rate = adam_.lr();
@@ -77,128 +159,146 @@ class Trainer {
         throw std::runtime_error("thaw::train::Trainer: epoch " + std::to_string(epoch + 1) + ": " + e.what());
       }
       scheduler_.step();
-      record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      // The file records the time before its own write, plus the last write's as an estimate;
+      // the history in memory and the progress line get the measured total.
+      record.seconds = seconds_since(start) + checkpoint_seconds_;
       state_.history.push_back(record);
-      ++run_epochs_;
-      run_seconds_ += record.seconds;
       state_.epoch = epoch + 1;
-      if (!options_.checkpoint.empty()) save_checkpoint(options_.checkpoint, model_, adam_, scheduler_, state_);
-      report(record, validation != nullptr);
+      if (!options_.checkpoint.empty()) {
+        const auto write = Clock::now();
+        save_checkpoint(options_.checkpoint, model_, adam_, scheduler_, state_);
+        checkpoint_seconds_ = seconds_since(write);
+      }
+      state_.history.back().seconds = seconds_since(start);
+      run_seconds_.push_back(state_.history.back().seconds);
+      report(state_.history.back(), validation != nullptr);
     }
     return state_.history;
   }
 
-  const std::vector<EpochRecord>& history() const { return state_.history; }
-  Adam& optimizer() { return adam_; }
-  // Whether the frozen-prefix cache is in use (decided by fit from cache_bytes).
-  bool caching() const { return cache_on_; }
+  static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
- private:
-  static constexpr std::size_t prefix = Model::frozen_prefix;
-  static constexpr std::size_t prefix_floats = Model::frozen_prefix_shape.size();
-
-  void prepare_cache(const Dataset& train, const Dataset* validation) {
-    const std::size_t images = train.size() + (validation ? validation->size() : 0);
-    cache_on_ = prefix > 0 && options_.cache_bytes > 0 && images * prefix_floats * sizeof(float) <= options_.cache_bytes;
-    if (!cache_on_) return;
-    train_cache_.assign(train.size() * prefix_floats, 0.0f);
-    train_cached_.assign(train.size(), false);
-    if (validation) {  // validation images are the same every epoch: fill now
-      validation_cache_.resize(validation->size() * prefix_floats);
-      for (std::size_t b = 0; b < validation->size(); b += options_.batch_size) {
-        const std::size_t n = std::min(options_.batch_size, validation->size() - b);
-        const float* out = model_.forward_frozen_prefix(validation->images.data() + b * image_floats(), n);
-        std::copy(out, out + n * prefix_floats, validation_cache_.begin() + std::ptrdiff_t(b * prefix_floats));
-      }
-    }
+  template <class TS, class VS>
+  void prepare_cache(const TS& train, const VS* validation) {
+    train_table_ = validation_table_ = nullptr;
+    cache_ = options_.prefix_cache;
+    if (!cache_ && (prefix == 0 || options_.cache_bytes == 0)) return;
+    if (!cache_) cache_ = std::make_shared<PrefixCache>(options_.cache_bytes);
+    cache_->bind(prefix_fingerprint(model_), prefix_floats, who);  // a shared one refuses another prefix
+    if (prefix == 0) return;
+    train_table_ = cache_->table("train", train.size(), source_identity(train), who);
+    if (validation) validation_table_ = cache_->table("validation", validation->size(), source_identity(*validation), who);
   }
 
-  static constexpr std::size_t image_floats() { return Model::input_shape.size(); }
-
-  double train_epoch(const Dataset& data) {
+  template <class TS>
+  double train_epoch(const TS& data) {
     model_.train();
     const auto order = shuffled_indices(data.size(), state_.shuffle_rng);
     double loss_sum = 0;
-    for (std::size_t b = 0; b < order.size(); b += options_.batch_size) {
-      const std::size_t n = std::min(options_.batch_size, order.size() - b);
-      labels_.resize(n);
-      for (std::size_t i = 0; i < n; ++i) labels_[i] = data.labels[order[b + i]];
-      float loss;
-      if (cache_on_ && all_cached(order, b, n)) {
-        gather(train_cache_.data(), prefix_floats, order, b, n);
-        loss = model_.template compute_gradients_from<prefix>(batch_.data(), n, labels_);
-      } else {
-        gather(data.images.data(), image_floats(), order, b, n);
-        if (cache_on_) {  // run the prefix here, keep its output, go on from it
-          const float* out = model_.forward_frozen_prefix(batch_.data(), n);
-          for (std::size_t i = 0; i < n; ++i) {
-            std::copy(out + i * prefix_floats, out + (i + 1) * prefix_floats,
-                      train_cache_.begin() + std::ptrdiff_t(order[b + i] * prefix_floats));
-            train_cached_[order[b + i]] = true;
-          }
-          gather(train_cache_.data(), prefix_floats, order, b, n);
-          loss = model_.template compute_gradients_from<prefix>(batch_.data(), n, labels_);
-        } else {
-          loss = model_.template compute_gradients_from<0>(batch_.data(), n, labels_);
-        }
-      }
-      adam_.step(model_);
-      loss_sum += double(loss) * double(n);
-    }
+    stream_batches(
+        data, order, options_.batch_size, needs_images(order, train_table_),
+        [&](std::size_t b, std::size_t n, const float* images) {
+          const std::span<const std::size_t> ids(order.data() + b, n);
+          take_labels(data, ids);
+          const float loss = train_table_ != nullptr
+                                 ? model_.template compute_gradients_from<prefix>(prefix_outputs(images, ids, *train_table_), n, labels_)
+                                 : model_.template compute_gradients_from<0>(images, n, labels_);
+          adam_.step(model_);
+          loss_sum += double(loss) * double(n);
+        });
     return loss_sum / double(data.size());
   }
 
-  double validation_loss(const Dataset& data) {
+  template <class VS>
+  double validation_loss(const VS& data) {
     model_.eval();
+    std::vector<std::size_t> order(data.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
     double loss_sum = 0;
-    for (std::size_t b = 0; b < data.size(); b += options_.batch_size) {
-      const std::size_t n = std::min(options_.batch_size, data.size() - b);
-      const float* logits = cache_on_ ? model_.template forward_from<prefix>(validation_cache_.data() + b * prefix_floats, n)
-                                      : model_.template forward_from<0>(data.images.data() + b * image_floats(), n);
-      scratch_.resize(n * Model::output_shape.size());
-      loss_sum += bce_with_logits(logits, data.labels.data() + b, scratch_.size(), scratch_.data()) * double(n);
-    }
+    stream_batches(
+        data, order, options_.batch_size, needs_images(order, validation_table_),
+        [&](std::size_t b, std::size_t n, const float* images) {
+          const std::span<const std::size_t> ids(order.data() + b, n);
+          take_labels(data, ids);
+          const float* logits =
+              validation_table_ != nullptr
+                  ? model_.template forward_from<prefix>(prefix_outputs(images, ids, *validation_table_), n)
+                  : model_.template forward_from<0>(images, n);
+          scratch_.resize(n * Model::output_shape.size());
+          loss_sum += bce_with_logits(logits, labels_.data(), scratch_.size(), scratch_.data()) * double(n);
+        });
     return loss_sum / double(data.size());
   }
 
-  bool all_cached(const std::vector<std::size_t>& order, std::size_t b, std::size_t n) const {
-    for (std::size_t i = 0; i < n; ++i)
-      if (!train_cached_[order[b + i]]) return false;
-    return true;
+  // A batch needs its images unless every one of its prefix outputs is cached.
+  static auto needs_images(const std::vector<std::size_t>& order, const PrefixCache::Table* table) {
+    return [&order, table](std::size_t b, std::size_t n) {
+      return table == nullptr || !table->has_all(std::span<const std::size_t>(order.data() + b, n));
+    };
   }
 
-  // batch_ = rows order[b..b+n) of `source` (each `floats` long).
-  void gather(const float* source, std::size_t floats, const std::vector<std::size_t>& order, std::size_t b,
-              std::size_t n) {
-    batch_.resize(n * floats);
-    for (std::size_t i = 0; i < n; ++i)
-      std::copy(source + order[b + i] * floats, source + (order[b + i] + 1) * floats,
-                batch_.begin() + std::ptrdiff_t(i * floats));
+  template <class S>
+  void take_labels(const S& data, std::span<const std::size_t> ids) {
+    labels_.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) labels_[i] = data.label(ids[i]);
+  }
+
+  // The batch's prefix outputs, gathered from the table; computed and stored first when the
+  // batch came with images (not all cached).
+  const float* prefix_outputs(const float* images, std::span<const std::size_t> ids, PrefixCache::Table& table) {
+    const std::size_t n = ids.size();
+    if (images != nullptr) {
+      const auto start = Clock::now();
+      const float* out = model_.forward_frozen_prefix(images, n);
+      for (std::size_t i = 0; i < n; ++i) table.store(ids[i], out + i * prefix_floats);
+      cache_->count_misses(n, seconds_since(start));
+    } else {
+      cache_->count_hits(n);
+    }
+    batch_.resize(n * prefix_floats);
+    for (std::size_t i = 0; i < n; ++i) std::copy_n(table.row(ids[i]), prefix_floats, batch_.data() + i * prefix_floats);
+    return batch_.data();
+  }
+
+  void message(const std::string& text) const {
+    if (options_.on_message) return options_.on_message(text);
+    std::printf("%s\n", text.c_str());
+    std::fflush(stdout);
+  }
+
+  // Seconds per epoch for the estimate: this run's epochs after its first (which also fills the
+  // caches and first touches memory), or the first while it is the only one.
+  double typical_epoch_seconds() const {
+    const std::size_t skip = run_seconds_.size() > 1 ? 1 : 0;
+    return std::accumulate(run_seconds_.begin() + std::ptrdiff_t(skip), run_seconds_.end(), 0.0) /
+           double(run_seconds_.size() - skip);
   }
 
   void report(const EpochRecord& r, bool validated) const {
     if (options_.on_epoch) return options_.on_epoch(r);
     char validation[48] = "";
     if (validated) std::snprintf(validation, sizeof validation, "  validation loss %.4f", r.validation_loss);
-    char left[48] = "";  // from this run's epochs (a resumed run's earlier ones took other times)
-    const std::size_t remaining = options_.epochs - r.epoch;
-    if (remaining > 0 && run_epochs_ > 0)
-      std::snprintf(left, sizeof left, "  about %.0f s left", run_seconds_ / double(run_epochs_) * double(remaining));
+    char left[48] = "";
+    if (const std::size_t remaining = options_.epochs - r.epoch; remaining > 0)
+      std::snprintf(left, sizeof left, "  about %.0f s left", typical_epoch_seconds() * double(remaining));
     std::printf("epoch %zu/%zu  train loss %.4f%s  lr %.2g  %.1f s%s%s\n", r.epoch, options_.epochs, r.train_loss,
-                validation, r.learning_rate, r.seconds, cache_on_ ? "  (frozen prefix cached)" : "", left);
+                validation, r.learning_rate, r.seconds, caching() ? "  (frozen prefix cached)" : "", left);
     std::fflush(stdout);
   }
 
   Model& model_;
   TrainerOptions options_;
-  Adam adam_;
-  StepLR scheduler_;
+  std::unique_ptr<Adam> own_adam_;  // only when the Trainer makes its own
+  std::unique_ptr<StepLR> own_scheduler_;
+  Adam& adam_;
+  StepLR& scheduler_;
   TrainingState state_;
-  bool cache_on_ = false;
-  std::size_t run_epochs_ = 0;  // epochs trained by this object, and their time: the ETA's basis
-  double run_seconds_ = 0;
-  std::vector<float> train_cache_, validation_cache_, batch_, labels_, scratch_;
-  std::vector<bool> train_cached_;
+  std::shared_ptr<PrefixCache> cache_;
+  PrefixCache::Table* train_table_ = nullptr;
+  PrefixCache::Table* validation_table_ = nullptr;
+  double checkpoint_seconds_ = 0;   // the last checkpoint write
+  std::vector<double> run_seconds_;  // epochs trained by this object (with checkpoint writes)
+  std::vector<float> batch_, labels_, scratch_;
 };
 
 }  // namespace thaw::train
