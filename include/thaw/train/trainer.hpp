@@ -27,6 +27,7 @@
 #include "thaw/train/checkpoint.hpp"
 #include "thaw/train/dataset.hpp"
 #include "thaw/train/loss.hpp"
+#include "thaw/train/model_training.hpp"
 
 namespace thaw::train {
 
