@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@
 #include "thaw/data/synthetic.hpp"
 #include "thaw/io/weights.hpp"
 #include "thaw/thaw.hpp"
+#include "thaw/train/from_data.hpp"
 #include "thaw/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -141,9 +143,11 @@ int main(int argc, char** argv) try {
 
   const thaw::data::Preprocess pre;
   const thaw::data::LoadOptions load{.cache_dir = out / "cache"};
-  const auto train_data = thaw::data::load_all(train, pre, load);
-  const auto validation_data = thaw::data::load_all(validation, pre, load);
+  auto train_data = thaw::data::load_all(train, pre, load);
+  auto validation_data = thaw::data::load_all(validation, pre, load);
   const auto test_data = thaw::data::load_all(external, pre, load);
+  const thaw::train::Dataset train_set = thaw::train::to_dataset(std::move(train_data.data));
+  const thaw::train::Dataset validation_set = thaw::train::to_dataset(std::move(validation_data.data));
 
   thaw::Model<thaw::paper::MidLevelFE, thaw::Cpu> model(opt.seed);
   if (!opt.weights.empty())
@@ -161,7 +165,7 @@ int main(int argc, char** argv) try {
                                             .adam = {.lr = opt.lr}, .checkpoint = out / "checkpoint.safetensors"};
   thaw::train::Trainer trainer(model, train_options);
   const auto start = std::chrono::steady_clock::now();
-  const auto& history = trainer.fit(train_data.data, &validation_data.data);
+  const auto& history = trainer.fit(train_set, &validation_set);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::printf("results%s:\n", synthetic ? " (SYNTHETIC data: a pipeline check, not a finding)" : "");
@@ -172,7 +176,7 @@ int main(int argc, char** argv) try {
       {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"seed", opt.seed}, {"training_seconds", seconds},
       {"skipped_images", train_data.skipped.size() + validation_data.skipped.size() + test_data.skipped.size()}};
   results["validation"] = evaluate("validation (internal)", validation_data.kept,
-                                   scores(model, validation_data.data.images, opt.batch), validation_data.data.labels);
+                                   scores(model, validation_set.images, opt.batch), validation_set.labels);
   results["external"] = evaluate("external test site", test_data.kept, scores(model, test_data.data.images, opt.batch),
                                  test_data.data.labels);
   for (const auto& r : history)

@@ -1,10 +1,9 @@
 // thaw/thaw.hpp — the umbrella header: the compile-time core, AlexNet and the paper's cases,
-// the CPU backend, Model and npy weight folders.
+// the CPU backend, Model with its training members, and the weight-file readers.
 #pragma once
 
 #include "thaw/config.hpp"
 #include "thaw/core/cost.hpp"
-#include "thaw/core/model.hpp"
 #include "thaw/core/net.hpp"
 #include "thaw/core/shape.hpp"
 #include "thaw/core/state_dict.hpp"
@@ -17,3 +16,5 @@
 #include "thaw/metrics/roc.hpp"
 #include "thaw/models/alexnet.hpp"
 #include "thaw/models/paper_cases.hpp"
+#include "thaw/model/model.hpp"
+#include "thaw/train/model_training.hpp"

@@ -10,7 +10,6 @@
 
 #include "thaw/core/shape.hpp"
 #include "thaw/core/tags.hpp"
-#include "thaw/layers/scope.hpp"
 
 namespace thaw {
 
@@ -23,6 +22,11 @@ struct Input {
 
 template <class L>
 concept ParameterizedLayer = L::has_parameters;
+
+// A marker that names the layers after it (layers/scope.hpp's Scope). The Net reads only its
+// `scope_name`, so the core needs no layer header.
+template <class L>
+inline constexpr bool is_scope_v = requires { L::scope_name; };
 
 template <class L>
 inline constexpr bool layer_is_trainable_v = [] {

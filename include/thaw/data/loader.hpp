@@ -1,6 +1,6 @@
 // thaw/data/loader.hpp — batches of preprocessed images, built by worker threads ahead of the
 // training loop, and load_all() for a set small enough to hold in memory (the paper's 662
-// Shenzhen images are 400 MB as float tensors), which is what thaw::train::Trainer takes.
+// Shenzhen images are 400 MB as float tensors); train::to_dataset hands that to a Trainer.
 //
 //   thaw::data::Loader batches(train, pre, {.batch_size = 32, .shuffle = true, .seed = 1,
 //                                           .cache_dir = "cache"});
@@ -32,10 +32,10 @@
 #include <thaw/data/cxr_dataset.hpp>
 #include <thaw/data/file_source.hpp>
 #include <thaw/data/image_cache.hpp>
+#include <thaw/data/labelled_images.hpp>
 #include <thaw/data/parallel_for.hpp>
 #include <thaw/data/preprocess.hpp>
 #include <thaw/data/progress.hpp>
-#include <thaw/train/dataset.hpp>
 
 namespace thaw::data {
 
@@ -211,7 +211,7 @@ struct LoadOptions {
 };
 
 struct Loaded {
-  train::Dataset data;               // what thaw::train::Trainer takes
+  LabelledImages data;               // train::to_dataset(std::move(data)): a Trainer's input
   CxrDataset kept;                   // the samples in `data`, in order
   std::vector<std::string> skipped;  // "<file>: <reason>" for each image left out
 };

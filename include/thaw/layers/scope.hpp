@@ -35,7 +35,4 @@ struct Scope {
   static std::string name() { return "Scope(\"" + std::string(scope_name) + "\")"; }
 };
 
-template <class L>
-inline constexpr bool is_scope_v = requires { L::scope_name; };
-
 }  // namespace thaw

@@ -46,6 +46,7 @@
 #include "thaw/train/checkpoint.hpp"
 #include "thaw/train/dataset.hpp"
 #include "thaw/train/loss.hpp"
+#include "thaw/train/model_training.hpp"
 #include "thaw/train/prefix_cache.hpp"
 #include "thaw/train/source.hpp"
 

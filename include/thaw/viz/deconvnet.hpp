@@ -21,7 +21,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "thaw/backend/cpu/cpu.hpp"
-#include "thaw/core/model.hpp"
+#include "thaw/model/model.hpp"
 
 namespace thaw::viz {
 

@@ -1,5 +1,7 @@
-// thaw/core/model.hpp — Model<Net, Backend>: owns a network's parameters and buffers and runs
+// thaw/model/model.hpp — Model<Net, Backend>: owns a network's parameters and buffers and runs
 // it. The layer list decides which implementation object each layer gets (and what fuses).
+// It sits above layers/ and below train/: the loss and backward pass of its training members
+// live in thaw/train/model_training.hpp (see "Training members" below).
 #pragma once
 
 #include <algorithm>
@@ -23,9 +25,13 @@
 #include "thaw/core/state_dict.hpp"
 #include "thaw/layers/dropout.hpp"
 #include "thaw/layers/relu.hpp"
-#include "thaw/train/loss.hpp"
 
 namespace thaw {
+
+// The training side of Model<N, Backend>: defined for every Model by
+// <thaw/train/model_training.hpp>, which the training members below forward to.
+template <class Model>
+struct ModelTraining;
 
 namespace detail {
 
@@ -59,6 +65,29 @@ struct layer_objects<N, Backend, std::index_sequence<I...>> {
       typename N::template layer<I>, N::shapes[I],
       applies_next_relu<N, I>() || relu_applied_before<N, I>()>...>;
 };
+
+// Stands in for a missing ModelTraining so that the static_assert is the only error.
+struct training_header_missing {
+  template <class... A>
+  static float train_step(A&&...) { return 0; }
+  template <class... A>
+  static float compute_gradients(A&&...) { return 0; }
+  template <std::size_t, class... A>
+  static float compute_gradients_from(A&&...) { return 0; }
+};
+
+// ModelTraining<M> when <thaw/train/model_training.hpp> was included; otherwise a compile
+// error that names the header. Instantiated only by a call to a training member.
+template <class M>
+struct training_of {
+  static constexpr bool included = requires { sizeof(ModelTraining<M>); };
+  static_assert(included,
+                "thaw::Model: train_step, compute_gradients and compute_gradients_from are the training side "
+                "of a Model; #include <thaw/train/model_training.hpp> (or <thaw/thaw.hpp>) to use them");
+  using type = std::conditional_t<included, ModelTraining<M>, training_header_missing>;
+};
+template <class M>
+using training_t = typename training_of<M>::type;
 
 }  // namespace detail
 
@@ -95,20 +124,35 @@ class Model {
     return plan;
   }();
 
+  // --- Training members ---------------------------------------------------------------------
+  // The loss and the backward pass are training, a layer above this one, so their code is in
+  // ModelTraining (thaw/train/model_training.hpp; <thaw/thaw.hpp> and the Trainer include it).
+  // They stay member calls, model.train_step(...), declared here with their bodies forwarding
+  // to ModelTraining<Model>: a member of a class template is compiled only when called, so a
+  // Model that is only run never needs train/. A call in a file without that header stops at
+  // detail::training_of's static_assert, a compile error that names the header (out-of-line
+  // definitions in another header would instead fail at link time, naming no header).
+
   // One training step on a batch: forward (train mode unless eval() was called), the
   // mean BCE-with-logits loss against `labels` (0/1, one per output), backward through the
   // trainable part, then optimizer.step(*this). Returns the loss.
   template <class Optimizer>
   float train_step(const xt::xtensor<float, 4>& batch, std::span<const float> labels, Optimizer& optimizer) {
-    const float loss = compute_gradients(batch, labels);
-    optimizer.step(*this);
-    return loss;
+    return detail::training_t<Model>::train_step(*this, batch, labels, optimizer);
   }
 
   // Forward, loss and backward without an update: fills the gradients of every trainable
   // tensor (see gradients()) and returns the loss.
   float compute_gradients(const xt::xtensor<float, 4>& batch, std::span<const float> labels) {
-    return compute_gradients_from<0>(batch.data(), check_batch(batch), labels);
+    return detail::training_t<Model>::compute_gradients(*this, batch, labels);
+  }
+
+  // compute_gradients for n inputs of layer Start, given as flat rows of N::shapes[Start]:
+  // with Start = frozen_prefix, from outputs cached by a trainer.
+  template <std::size_t Start>
+  float compute_gradients_from(const float* inputs, std::size_t n, std::span<const float> labels) {
+    static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
+    return detail::training_t<Model>::template compute_gradients_from<Start>(*this, inputs, n, labels);
   }
 
   // The frozen layers a trainer may run once per image and cache: everything below the lowest
@@ -126,30 +170,6 @@ class Model {
   // The network's outputs for n inputs of layer Start (flat rows; valid until the next pass).
   template <std::size_t Start>
   const float* forward_from(const float* inputs, std::size_t n) { return run<Start>(inputs, n); }
-
-  // compute_gradients for n inputs of layer Start, given as flat rows of N::shapes[Start]:
-  // with Start = frozen_prefix, from outputs cached by a trainer.
-  template <std::size_t Start>
-  float compute_gradients_from(const float* inputs, std::size_t n, std::span<const float> labels) {
-    static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
-    const std::size_t outputs = n * output_shape.size();
-    if (labels.size() != outputs)
-      throw std::invalid_argument("thaw::Model::train_step: " + std::to_string(labels.size()) + " labels for " +
-                                  std::to_string(outputs) + " outputs (one label per image and output)");
-    for (std::size_t i = 0; i < labels.size(); ++i)
-      if (labels[i] != 0.0f && labels[i] != 1.0f)
-        throw std::invalid_argument("thaw::Model::train_step: label " + std::to_string(i) + " is " +
-                                    std::to_string(labels[i]) + "; labels must be 0 or 1");
-    ++steps_;
-    const float* z = run<Start>(inputs, n);
-    const double loss = train::bce_with_logits(z, labels.data(), outputs, ensure_size(loss_grad_, outputs));
-    if (!std::isfinite(loss))
-      throw std::runtime_error("thaw::Model::train_step: step " + std::to_string(steps_) + ": the loss is " +
-                               (std::isnan(loss) ? "NaN" : "infinite") + "; " + first_non_finite<Start>(inputs, n) +
-                               " (check the inputs; lower the learning rate)");
-    backward(n);
-    return float(loss);
-  }
 
   // f(key, parameters, gradient) for every trainable tensor, in layer order; frozen layers
   // have no gradient and are never visited.
@@ -299,6 +319,7 @@ class Model {
   const auto& layer() const { return std::get<I>(layers_); }
 
  private:
+  friend struct ModelTraining<Model>;
   using Layers = typename detail::layer_objects<N, Backend, std::make_index_sequence<N::size>>::type;
 
   std::size_t check_batch(const xt::xtensor<float, 4>& batch) const {
@@ -309,45 +330,6 @@ class Model {
                                   std::to_string(input_shape.h) + ", " + std::to_string(input_shape.w) +
                                   "] with N >= 1 (NCHW)");
     return s[0];
-  }
-
-  static float* ensure_size(std::vector<float>& v, std::size_t n) {
-    if (v.size() < n) v.resize(n);
-    return v.data();
-  }
-
-  // Backward from loss_grad_ down to the lowest trainable layer, generated per layer.
-  void backward(std::size_t n) {
-    const float* dy = loss_grad_.data();
-    [&]<std::size_t... R>(std::index_sequence<R...>) {
-      (
-          [&] {
-            constexpr std::size_t I = N::size - 1 - R;
-            if constexpr (N::first_trainable < N::size && I >= N::first_trainable) {
-              const float* x = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1];
-              dy = std::get<I>(layers_).backward(x, dy, n, computes_input_gradient[I], context_);
-            }
-          }(),
-          ...);
-    }(std::make_index_sequence<N::size>{});
-  }
-
-  // Where a forward pass from layer Start first produced a NaN or an infinity: its input, or a
-  // layer's output.
-  template <std::size_t Start>
-  std::string first_non_finite(const float* input, std::size_t n) const {
-    static constexpr auto shapes = N::shapes;
-    const auto bad = [](const float* values, std::size_t count) {
-      return std::find_if(values, values + count, [](float v) { return !std::isfinite(v); }) != values + count;
-    };
-    if (bad(input, n * shapes[Start].size())) return "the input batch holds a non-finite value";
-    const auto names = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return std::array<std::string, N::size>{N::template layer<I>::name()...};
-    }(std::make_index_sequence<N::size>{});
-    for (std::size_t i = Start; i < N::size; ++i)
-      if (bad(outputs_[i], n * shapes[i + 1].size()))
-        return "the first non-finite output is layer " + std::to_string(i) + " (" + names[i] + ", '" + N::key(i) + "')";
-    return "every layer output is finite";
   }
 
   // Layers [Begin, End) on x, which is the input of layer Begin (the batch when Begin is 0).
@@ -382,6 +364,8 @@ class Model {
   std::array<const float*, N::size> outputs_{};
   std::size_t last_batch_ = 0;
   const float* input_ = nullptr;
+  // The training members' state, kept here so that a Model has one layout in every file,
+  // whichever headers it includes: dL/d(output) of the last step, and the steps so far.
   std::vector<float> loss_grad_;
   std::uint64_t steps_ = 0;
 };
