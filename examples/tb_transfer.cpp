@@ -224,9 +224,9 @@ void check_and_record_settings(const fs::path& out, json settings) {
   };
   if (fs::exists(file)) {
     const json old = read_json(file);
-    if (protocol(old) != protocol(settings)) {
+    if (const json wanted = protocol(settings); protocol(old) != wanted) {
       std::string differing;
-      for (const auto& [key, value] : protocol(settings).items())
+      for (const auto& [key, value] : wanted.items())
         if (!old.contains(key) || old[key] != value) differing += (differing.empty() ? "" : ", ") + key;
       throw std::runtime_error("'" + out.string() + "' holds a run with other settings (" + file.string() + ": " +
                                differing + "); pass another --out, or delete that folder to start over");
