@@ -140,5 +140,20 @@ r = run("--out", a, "--synthetic-train", "24", "--synthetic-test", "12", "--case
 check("other settings in the same folder are refused, naming settings.json and the setting",
       r.returncode == 1 and "settings.json" in r.stderr and "lr" in r.stderr)
 
+# --- one truncated PNG among the training images ------------------------------------------------
+broken = os.path.join(tmp, "broken")
+subprocess.run(["cp", "-r", train_dir, broken], check=True)
+victim = sorted(os.listdir(broken))[0]
+with open(os.path.join(broken, victim), "r+b") as f:
+    f.truncate(100)
+one_case = ["--train-dir", broken, "--test-dir", test_dir, "--cases", "high", "--epochs", "1", "--batch", "8"]
+r = run("--out", os.path.join(tmp, "C"), *one_case)
+check("a truncated PNG stops the run, naming the file", r.returncode == 1 and victim in r.stderr)
+r = run("--out", os.path.join(tmp, "D"), *one_case, "--skip-unreadable")
+kept = json.load(open(os.path.join(tmp, "D", "runs", "high", "seed-42", "run.json"))) if r.returncode == 0 else {}
+check("--skip-unreadable leaves it out, lists it and trains on the rest",
+      r.returncode == 0 and victim in r.stderr and victim not in kept["validation"]["files"]
+      and kept["prefix_detail"]["images"]["train"] + kept["prefix_detail"]["images"]["validation"] == 23)
+
 subprocess.run(["rm", "-rf", tmp])
 sys.exit(1 if failures else 0)
