@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build clang-14 libomp-14-dev
-  libeigen3-dev libxtensor-dev xtl-dev libboost-dev libopenblas-openmp-dev
+  libeigen3-dev libxtensor-dev xtl-dev libboost-dev libopenblas-openmp-dev libcli11-dev
   catch2 libbenchmark-dev nlohmann-json3-dev libzip-dev libstb-dev libspng-dev libdcmtk-dev libclang-rt-14-dev
   python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-pil python3-pydicom dcmtk
   curl unzip

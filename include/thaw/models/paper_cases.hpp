@@ -21,18 +21,20 @@ using HighLevelFE = AlexNet<Freeze, Freeze, Freeze, Freeze, Train>;
 using HMLevelFE = AlexNet<Freeze, Freeze, Train, Train, Train>;
 
 // One entry per case, in the paper's order: for (auto c : cases) ... or std::apply over it.
+// `slug` is the case's short name on command lines and in file paths (tb_transfer --cases).
 template <class N>
 struct Named {
   using net = N;
   std::string_view name;
+  std::string_view slug{};
 };
 
 inline constexpr std::tuple cases{
-    Named<MidLevelFE>{"mid-level FE"},  Named<CL3FE>{"CL3-FE"},
-    Named<CL4FE>{"CL4-FE"},             Named<FineTuning>{"fine-tuning"},
-    Named<LowLevelFE>{"low-level FE"},  Named<CL1FE>{"CL1-FE"},
-    Named<CL2FE>{"CL2-FE"},             Named<HighLevelFE>{"high-level FE"},
-    Named<HMLevelFE>{"H-M level FE"},
+    Named<MidLevelFE>{"mid-level FE", "mid"},  Named<CL3FE>{"CL3-FE", "cl3"},
+    Named<CL4FE>{"CL4-FE", "cl4"},             Named<FineTuning>{"fine-tuning", "finetune"},
+    Named<LowLevelFE>{"low-level FE", "low"},  Named<CL1FE>{"CL1-FE", "cl1"},
+    Named<CL2FE>{"CL2-FE", "cl2"},             Named<HighLevelFE>{"high-level FE", "high"},
+    Named<HMLevelFE>{"H-M level FE", "hm"},
 };
 
 inline constexpr std::size_t case_count = std::tuple_size_v<decltype(cases)>;
