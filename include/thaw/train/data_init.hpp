@@ -3,10 +3,10 @@
 // every layer passes a signal of the same size to the next.
 //
 // Why: from PyTorch's default initialization (uniform in +-1/sqrt(fan_in)) each conv or linear
-// layer keeps about a third of its input's variance and the ReLU half of what is left, so
-// through AlexNet's seven hidden layers the image signal shrinks about 500-fold while the
-// random biases do not: what reaches the head is nearly the same vector for every image. When
-// the lower layers are frozen (the paper's feature extractors) nothing can repair that.
+// layer keeps about a third of its input's variance and the ReLU half of what is left, while the
+// random biases stay: measured on thaw's synthetic chest X-rays, the output std falls from 0.39
+// (conv1) to 0.0068 (FC2) and the logit's to 0.00026, so the head sees nearly the same vector for
+// every image. When the lower layers are frozen (the paper's feature extractors) nothing repairs it.
 //
 // The method, bottom-up over the layers with parameters (all but the head):
 //  - conv layer (Coates & Ng, "The importance of encoding versus training with sparse coding
