@@ -32,29 +32,20 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "thaw/data/file_source.hpp"
 #include "thaw/data/loader.hpp"
 #include "thaw/data/split.hpp"
 #include "thaw/data/synthetic.hpp"
 #include "thaw/experiment/sharing_plan.hpp"
 #include "thaw/io/atomic_file.hpp"
 #include "thaw/io/weights.hpp"
+#include "thaw/report/report.hpp"
 #include "thaw/thaw.hpp"
+#include "thaw/train/data_init.hpp"
+#include "thaw/train/predict.hpp"
+#include "thaw/train/prefix_cache.hpp"
 #include "thaw/train/trainer.hpp"
 #include "thaw/viz/grid.hpp"
-
-// Parts other work adds; each is used when present and replaced by a plain fallback when not.
-#if __has_include("thaw/train/data_init.hpp")
-#include "thaw/train/data_init.hpp"
-#define TB_TRANSFER_HAS_DATA_INIT 1
-#else
-#define TB_TRANSFER_HAS_DATA_INIT 0
-#endif
-#if __has_include("thaw/report/report.hpp")
-#include "thaw/report/report.hpp"
-#define TB_TRANSFER_HAS_REPORT 1
-#else
-#define TB_TRANSFER_HAS_REPORT 0
-#endif
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -169,7 +160,7 @@ Options parse(int argc, char** argv) {
       ->excludes(lr);
   app.add_option("--init", o.init, "initial weights without --weights: 'data' (data-dependent, computed once per "
                                    "seed from the training images) or 'random' (PyTorch's default init); default "
-                                   "data where this build has it, else random")
+                                   "data")
       ->check(CLI::IsMember({"data", "random"}))
       ->excludes(weights);
   app.add_flag("--skip-unreadable", o.skip_unreadable, "leave out (and list) images that fail to decode instead of "
@@ -193,7 +184,7 @@ Options parse(int argc, char** argv) {
     o.epochs = paper_epochs;
     o.lr = paper_lr;
   }
-  if (o.init.empty() && o.weights.empty()) o.init = TB_TRANSFER_HAS_DATA_INIT ? "data" : "random";
+  if (o.init.empty() && o.weights.empty()) o.init = "data";
   for (const auto& c : o.cases)
     for (std::size_t i = 0; i < case_count; ++i) o.selected[i] |= c == "all" || c == slugs[i];
   return o;
@@ -255,9 +246,10 @@ std::string type_name() {
   return out + ">";
 }
 
+// One split's images, streamed from disk (through the 8-bit image cache) as the Trainer needs them.
 struct SplitData {
   std::uint64_t seed = 0;
-  thaw::data::Loaded train, validation;
+  thaw::data::FileSource train, validation;
 };
 
 // Everything one seed's cases share.
@@ -266,49 +258,31 @@ struct SeedContext {
   fs::path out;
   std::uint64_t seed;
   const SplitData& data;
-  const thaw::data::Loaded& external;
+  const thaw::data::FileSource& external;
   const thaw::StateDict& initial;  // every case of this seed starts from these weights
   std::size_t& done;               // case runs so far, for the header lines
   std::size_t total;
 };
 
-// One per sharing group and seed. Once the Trainer takes a shared frozen-prefix cache
-// (TrainerOptions::prefix_cache), it lives here and trainer_options() hands it over; until then
-// each case's Trainer caches its own prefix.
+// One frozen-prefix cache per sharing group and seed: the group's first case fills it, the
+// others start from it (the Trainer refuses it if their prefixes were not the same).
 struct GroupCache {
-  std::size_t leader = 0;  // index of the group's first case
+  std::shared_ptr<thaw::train::PrefixCache> cache = std::make_shared<thaw::train::PrefixCache>();
 };
 
-thaw::train::TrainerOptions trainer_options(const SeedContext& c, const fs::path& dir, GroupCache& /*group*/) {
-  thaw::train::TrainerOptions t{.epochs = c.opt.epochs, .batch_size = c.opt.batch, .seed = c.seed,
-                                .adam = {.lr = c.opt.lr}, .lr_step = lr_step, .lr_gamma = lr_gamma,
-                                .checkpoint = dir / "checkpoint.safetensors"};
-  // The one place where the group's shared cache goes in: t.prefix_cache = group.cache;
-  return t;
+thaw::train::TrainerOptions trainer_options(const SeedContext& c, const fs::path& dir, GroupCache& group) {
+  return {.epochs = c.opt.epochs, .batch_size = c.opt.batch, .seed = c.seed, .adam = {.lr = c.opt.lr},
+          .lr_step = lr_step, .lr_gamma = lr_gamma, .checkpoint = dir / "checkpoint.safetensors",
+          .prefix_cache = group.cache};
 }
 
-// One logit per image, `batch` images per pass; the frozen prefix's share of the time is added
-// to prefix_seconds (it is the only measurement of the prefix the runner can take outside the Trainer).
-template <class Model>
-std::vector<double> scores(Model& model, const xt::xtensor<float, 4>& images, std::size_t batch, double& prefix_seconds) {
-  model.eval();
-  std::vector<double> out;
-  const std::size_t n = images.shape()[0], per_image = Model::input_shape.size();
-  for (std::size_t first = 0; first < n; first += batch) {
-    const std::size_t m = std::min(batch, n - first);
-    const auto start = Clock::now();
-    const float* prefix_out = model.forward_frozen_prefix(images.data() + first * per_image, m);
-    prefix_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    const float* logits = model.template forward_from<Model::frozen_prefix>(prefix_out, m);
-    out.insert(out.end(), logits, logits + m);
-  }
-  return out;
-}
-
-json scored(const std::vector<double>& score, const thaw::data::Loaded& set) {
+json scored(const std::vector<double>& score, const thaw::data::FileSource& set) {
   std::vector<std::string> files;
-  for (const auto& s : set.kept.samples()) files.push_back(s.path.filename().string());
-  std::vector<int> labels(set.data.labels.begin(), set.data.labels.end());
+  std::vector<int> labels;
+  for (const auto& s : set.set().samples()) {
+    files.push_back(s.path.filename().string());
+    labels.push_back(s.label);
+  }
   return {{"scores", score}, {"labels", labels}, {"files", files}};
 }
 
@@ -338,32 +312,29 @@ void run_case(const SeedContext& c, GroupCache& group) {
   for (const auto& r : trainer.history()) earlier_seconds += r.seconds;
   const std::size_t earlier_epochs = trainer.history().size();
   if (earlier_epochs > 0) std::printf("resuming after epoch %zu (%s)\n", earlier_epochs, (dir / "checkpoint.safetensors").c_str());
+  const thaw::train::PrefixCache& cache = *group.cache;
+  const double prefix_seconds_before = cache.compute_seconds();
+  const std::size_t computed_before = cache.misses(), reused_before = cache.hits();
   const auto start = Clock::now();
-  const auto& history = trainer.fit(c.data.train.data, &c.data.validation.data);
+  const auto& history = trainer.fit(c.data.train, &c.data.validation);
   const double fit_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-
-  double eval_prefix_seconds = 0;
-  const auto validation = scores(*model, c.data.validation.data.images, c.opt.batch, eval_prefix_seconds);
-  const auto external = scores(*model, c.external.data.images, c.opt.batch, eval_prefix_seconds);
-  const std::size_t n_train = c.data.train.data.size(), n_validation = c.data.validation.data.size(),
-                    n_external = c.external.data.size();
-  // The Trainer runs the prefix on every train and validation image: once when it caches, each
-  // epoch when not; its time per image is taken from the scoring passes above.
-  const double per_image = eval_prefix_seconds / double(n_validation + n_external);
-  const std::size_t trainer_passes = trainer.caching() ? 1 : c.opt.epochs - earlier_epochs;
-  const double prefix_seconds = per_image * double(trainer_passes * (n_train + n_validation)) + eval_prefix_seconds;
+  const auto validation = thaw::train::predict_logits(*model, c.data.validation, c.opt.batch);
+  const auto external = thaw::train::predict_logits(*model, c.external, c.opt.batch);
 
   thaw::io::save_safetensors(dir / "model.safetensors", model->state_dict());
   json run = {{"case", names[I]}, {"slug", slugs[I]}, {"type", type_name<Net>()}, {"seed", c.seed},
               {"trainable_parameters", Net::trainable_parameter_count},
-              {"training_seconds", earlier_seconds + fit_seconds}, {"prefix_seconds", prefix_seconds},
+              {"training_seconds", earlier_seconds + fit_seconds},
+              {"prefix_seconds", cache.compute_seconds() - prefix_seconds_before},
               {"history", json::array()}, {"validation", scored(validation, c.data.validation)},
               {"external", scored(external, c.external)},
-              // What timing.json derives the shared and uncached prefix costs from.
+              // Measured by the group's shared cache; timing.json derives the unshared costs from them.
               {"prefix_detail", {{"layers", Model::frozen_prefix}, {"computes", Plan::computes[I]},
-                                 {"group", slugs[Plan::group[I]]}, {"seconds_per_image", per_image},
-                                 {"cached", trainer.caching()}, {"epochs", c.opt.epochs},
-                                 {"images", {{"train", n_train}, {"validation", n_validation}, {"external", n_external}}}}}};
+                                 {"group", slugs[Plan::group[I]]}, {"computed_images", cache.misses() - computed_before},
+                                 {"reused_images", cache.hits() - reused_before},
+                                 {"seconds_per_image", cache.misses() == 0 ? 0.0 : cache.compute_seconds() / double(cache.misses())},
+                                 {"epochs", c.opt.epochs},
+                                 {"images", {{"train", c.data.train.size()}, {"validation", c.data.validation.size()}}}}}};
   for (const auto& r : history)
     run["history"].push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"validation_loss", r.validation_loss},
                               {"lr", r.learning_rate}, {"seconds", r.seconds}});
@@ -382,7 +353,7 @@ constexpr auto case_runners = []<std::size_t... I>(std::index_sequence<I...>) {
 void run_seed(const SeedContext& c) {
   for (std::size_t leader = 0; leader < case_count; ++leader) {
     if (Plan::group[leader] != leader) continue;
-    GroupCache group{.leader = leader};
+    GroupCache group;
     for (std::size_t i = leader; i < case_count; ++i)
       if (Plan::group[i] == leader && c.opt.selected[i]) case_runners[i](c, group);
   }
@@ -391,19 +362,20 @@ void run_seed(const SeedContext& c) {
 // The initial weights of one seed: pretrained (head drawn from the seed), data-dependent or
 // random; one computation, copied into every case so their frozen prefixes are the same.
 thaw::StateDict initial_weights(const Options& opt, const thaw::StateDict* pretrained, std::uint64_t seed,
-                                const thaw::train::Dataset& train) {
+                                const thaw::data::FileSource& train) {
   auto model = std::make_unique<thaw::Model<thaw::paper::FineTuning, thaw::Cpu>>(seed);
   if (pretrained != nullptr) {
     model->load_pretrained(*pretrained, seed);
   } else if (opt.init == "data") {
-#if TB_TRANSFER_HAS_DATA_INIT
-    static_cast<void>(thaw::train::initialize_from_data(*model, train.images.data(), train.size(),
-                                                        thaw::train::DataInitOptions{.seed = seed}));
-#else
-    static_cast<void>(train);
-    throw std::runtime_error("--init data: data-dependent initialization (thaw/train/data_init.hpp) is not available "
-                             "in this build; pass --init random or --weights FILE");
-#endif
+    const thaw::train::DataInitOptions init{.seed = seed};
+    std::mt19937_64 rng(seed);  // a seeded sample of the training images supplies the statistics
+    auto ids = thaw::shuffled_indices(train.size(), rng);
+    ids.resize(std::min(ids.size(), init.images));
+    std::vector<float> images(ids.size() * train.image_floats());
+    train.read(ids, images.data());
+    const auto report = thaw::train::initialize_from_data(*model, images.data(), ids.size(), init);
+    std::printf("init: data-dependent, from %zu training images (seed %llu)\n%s", ids.size(),
+                static_cast<unsigned long long>(seed), report.summary().c_str());
   }
   return model->state_dict();
 }
@@ -413,10 +385,12 @@ thaw::StateDict initial_weights(const Options& opt, const thaw::StateDict* pretr
 void write_figures(const fs::path& out, const Options& opt, const SplitData& data) {
   const fs::path list = out / "figures" / "figures.json";
   if (fs::exists(list)) return;
-  const auto& all = data.validation.data.images;
-  const std::size_t n = std::min<std::size_t>(6, all.shape()[0]), per_image = all.size() / all.shape()[0];
-  xt::xtensor<float, 4> images = xt::empty<float>({n, all.shape()[1], all.shape()[2], all.shape()[3]});
-  std::copy_n(all.data(), n * per_image, images.data());
+  constexpr auto shape = thaw::paper::MidLevelFE::input_shape;
+  const std::size_t n = std::min<std::size_t>(6, data.validation.size());
+  xt::xtensor<float, 4> images = xt::empty<float>({n, shape.c, shape.h, shape.w});
+  std::vector<std::size_t> first(n);
+  std::iota(first.begin(), first.end(), std::size_t(0));
+  data.validation.read(first, images.data());
   json figures = json::array();
   for (const std::size_t i : {index_of("mid"), index_of("finetune")}) {
     const fs::path model_file = out / "runs" / std::string(slugs[i]) / seed_folder(opt.seed) / "model.safetensors";
@@ -449,58 +423,33 @@ std::map<std::size_t, std::vector<json>> finished_runs(const fs::path& out, cons
   return runs;
 }
 
-// timing.json. prefix.per_case_seconds: the frozen-prefix time as run (each case its own, summed);
-// shared_seconds: what one cache per sharing group and seed would cost (the group's mean, once);
-// none_seconds: what no cache would cost (every train and validation image every epoch, plus
-// scoring). All from the prefix time per image measured while scoring.
+// timing.json, from the frozen-prefix time each group's shared cache measured: shared_seconds as
+// run; per_case_seconds what a private cache per case would have cost (every train and
+// validation image once per case); none_seconds what no cache would (every image every epoch).
 void write_timing(const fs::path& out, const std::map<std::size_t, std::vector<json>>& runs, double wall_seconds) {
   json cases = json::object();
-  double total = 0, per_case = 0, none = 0;
-  std::map<std::pair<std::string, std::uint64_t>, std::vector<double>> groups;  // (group, seed) -> prefix seconds
+  double total = 0, shared = 0, per_case = 0, none = 0;
   for (const auto& [i, list] : runs) {
     double seconds = 0;
     for (const json& r : list) {
       seconds += r["training_seconds"].get<double>();
-      const double prefix = r["prefix_seconds"], per_image = r["prefix_detail"]["seconds_per_image"];
-      const json& images = r["prefix_detail"]["images"];
-      per_case += prefix;
-      none += per_image * (double(r["prefix_detail"]["epochs"].get<std::size_t>()) *
-                               double(images["train"].get<std::size_t>() + images["validation"].get<std::size_t>()) +
-                           double(images["validation"].get<std::size_t>() + images["external"].get<std::size_t>()));
-      groups[{r["prefix_detail"]["group"], r["seed"]}].push_back(prefix);
+      const json& prefix = r["prefix_detail"];
+      const double images = prefix["images"]["train"].get<double>() + prefix["images"]["validation"].get<double>();
+      const double per_image = prefix["seconds_per_image"];
+      shared += r["prefix_seconds"].get<double>();
+      per_case += per_image * images;
+      none += per_image * images * prefix["epochs"].get<double>();
     }
     cases[std::string(slugs[i])] = seconds;
     total += seconds;
   }
-  double shared = 0;
-  for (const auto& [key, prefixes] : groups)
-    shared += std::accumulate(prefixes.begin(), prefixes.end(), 0.0) / double(prefixes.size());
   write_json(out / "timing.json", {{"total_seconds", total}, {"wall_seconds_this_invocation", wall_seconds},
                                    {"prefix", {{"shared_seconds", shared}, {"per_case_seconds", per_case},
-                                               {"none_seconds", none}, {"how", "derived from the prefix time per image "
-                                                                               "measured while scoring each case"}}},
+                                               {"none_seconds", none},
+                                               {"how", "shared: measured by each sharing group's cache; per case and "
+                                                       "none: its measured seconds per image times the images a "
+                                                       "private cache or no cache would run"}}},
                                    {"cases", cases}});
-}
-
-// Without the report writer: one line per case, AUCs averaged over its seeds.
-void print_summary(const std::map<std::size_t, std::vector<json>>& runs) {
-  std::printf("%-16s %5s  %-26s %-26s\n", "case", "seeds", "validation AUC (mean, range)", "external AUC (mean, range)");
-  for (const auto& [i, list] : runs) {
-    std::string columns;
-    for (const char* split : {"validation", "external"}) {
-      std::vector<double> aucs;
-      for (const json& r : list)
-        aucs.push_back(thaw::metrics::delong_ci(r[split]["scores"].get<std::vector<double>>(),
-                                                r[split]["labels"].get<std::vector<double>>())
-                           .auc);
-      const auto [lo, hi] = std::minmax_element(aucs.begin(), aucs.end());
-      char cell[64];
-      std::snprintf(cell, sizeof cell, "%.3f [%.3f, %.3f]", std::accumulate(aucs.begin(), aucs.end(), 0.0) / double(aucs.size()),
-                    *lo, *hi);
-      columns += std::string(cell) + std::string(27 - std::min<std::size_t>(27, std::strlen(cell)), ' ');
-    }
-    std::printf("%-16s %5zu  %s\n", names[i].data(), list.size(), columns.c_str());
-  }
 }
 
 }  // namespace
@@ -553,57 +502,59 @@ int main(int argc, char** argv) try {
     if (folders.train != train_dir || folders.test != test_dir)
       throw std::logic_error("the synthetic folders moved: " + folders.train.string());
   }
-  const auto all = thaw::data::CxrDataset::from_folder(train_dir);
+  // Every image is decoded once here, into the 8-bit image cache (an unreadable one stops the run,
+  // or with --skip-unreadable is left out); training and scoring then stream from that cache, so
+  // memory does not grow with the number of images.
   const thaw::data::Preprocess pre;
   const thaw::data::LoadOptions load{.cache_dir = out / "cache", .skip_unreadable = opt.skip_unreadable};
-  const auto external = thaw::data::load_all(thaw::data::CxrDataset::from_folder(test_dir), pre, load);
+  const auto readable = [&](const fs::path& dir) {
+    return thaw::data::check_readable(thaw::data::CxrDataset::from_folder(dir), pre, load).kept;
+  };
+  const thaw::data::FileSourceOptions streamed{.cache_dir = out / "cache"};
+  const auto all = readable(train_dir);
+  const thaw::data::FileSource external(readable(test_dir), pre, streamed);
 
   std::optional<thaw::StateDict> pretrained;
   if (!opt.weights.empty()) {
     pretrained = thaw::io::load_weights(opt.weights);
     std::printf("weights: %s (the 1-logit head is drawn per seed)\n", opt.weights.c_str());
   } else {
-    std::printf("weights: %s initialization per seed, no pretrained weights (the paper's experiment needs "
-                "--weights alexnet-owt-7be5be79.pth; expect AUCs near 0.5 for the FE cases)\n",
-                opt.init.c_str());
+    std::printf("weights: none pretrained; %s initialization per seed (the paper's experiment needs --weights "
+                "alexnet-owt-7be5be79.pth%s)\n",
+                opt.init == "data" ? "data-dependent" : "random",
+                opt.init == "data" ? "" : "; frozen random layers carry little: expect AUCs near 0.5 for the FE cases");
   }
   std::printf("protocol: %zu epochs, batch %zu, Adam lr %g (x%g every %zu epochs)%s; %zu case(s) x %zu seed(s)\n",
               opt.epochs, opt.batch, opt.lr, lr_gamma, lr_step, opt.paper ? " (the paper's)" : "", cases.size(), opt.seeds);
 
   std::size_t done = 0;
-  SplitData data;
-  bool loaded = false;
+  std::optional<SplitData> data;
   for (std::size_t k = 0; k < opt.seeds; ++k) {
     const std::uint64_t seed = opt.seed + k;
     const std::uint64_t split_seed = opt.resplit ? seed : opt.seed;
-    if (!loaded || data.seed != split_seed) {
+    if (!data || data->seed != split_seed) {
       const thaw::data::SplitOptions split_options{.train_fraction = 0.8, .seed = split_seed, .stratified = true};
       const auto [train, validation] = thaw::data::split(all, split_options);
       const fs::path split_file = opt.resplit ? out / "splits" / (seed_folder(seed) + ".json") : out / "split.json";
       thaw::data::save_split(split_file, {train, validation}, split_options);
       std::printf("split: %s / %s (seed %llu, %s)\n", train.summary().c_str(), validation.summary().c_str(),
                   static_cast<unsigned long long>(split_seed), split_file.c_str());
-      data = {split_seed, thaw::data::load_all(train, pre, load), thaw::data::load_all(validation, pre, load)};
-      loaded = true;
+      data = SplitData{split_seed, {train, pre, streamed}, {validation, pre, streamed}};
     }
     bool all_done = true;
     for (std::size_t i = 0; i < case_count; ++i)
       all_done &= !opt.selected[i] || fs::exists(out / "runs" / std::string(slugs[i]) / seed_folder(seed) / "run.json");
     const thaw::StateDict initial =
-        all_done ? thaw::StateDict{} : initial_weights(opt, pretrained ? &*pretrained : nullptr, seed, data.train.data);
-    run_seed({opt, out, seed, data, external, initial, done, cases.size() * opt.seeds});
-    if (k == 0) write_figures(out, opt, data);
+        all_done ? thaw::StateDict{} : initial_weights(opt, pretrained ? &*pretrained : nullptr, seed, data->train);
+    run_seed({opt, out, seed, *data, external, initial, done, cases.size() * opt.seeds});
+    if (k == 0) write_figures(out, opt, *data);
   }
 
   const auto runs = finished_runs(out, opt);
   write_timing(out, runs, std::chrono::duration<double>(Clock::now() - wall_start).count());
   std::printf("results%s: %s\n", synthetic ? " (SYNTHETIC data: a pipeline check, not a finding)" : "",
               (out / "runs").c_str());
-#if TB_TRANSFER_HAS_REPORT
   std::printf("%s", thaw::report::write_report(out).c_str());
-#else
-  print_summary(runs);
-#endif
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "tb_transfer: %s\n", e.what());

@@ -210,24 +210,34 @@ struct LoadOptions {
   std::ostream* log = &std::clog;    // progress and warnings; nullptr: silent
 };
 
+// The images of a set that decode, and what became of the others.
+struct Readable {
+  CxrDataset kept;                   // the samples that could be read, in order
+  std::vector<std::string> skipped;  // "<file>: <reason>" for each image left out
+};
+
 struct Loaded {
   LabelledImages data;               // train::to_dataset(std::move(data)): a Trainer's input
   CxrDataset kept;                   // the samples in `data`, in order
   std::vector<std::string> skipped;  // "<file>: <reason>" for each image left out
 };
 
-// Decodes and preprocesses a whole set into memory, in parallel, printing progress. An image
-// that cannot be read is an error naming it, unless skip_unreadable.
-inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const LoadOptions& options = {}) {
+namespace detail {
+
+// Decodes and preprocesses every image of `set` in parallel (through the disk cache when there
+// is one), printing progress, and hands each to use(i, image). An image that cannot be read is
+// an error naming it, unless skip_unreadable: then it is listed and left out.
+template <class Use>
+Readable decode_each(const CxrDataset& set, const Preprocess& pre, const LoadOptions& options, const std::string& who,
+                     Use&& use) {
   std::unique_ptr<ImageCache> cache;
   if (!options.cache_dir.empty()) cache = std::make_unique<ImageCache>(options.cache_dir, options.log);
-  const std::size_t n = set.size(), per_image = 3 * pre.height * pre.width;
-  xt::xtensor<float, 4> images = xt::empty<float>({n, std::size_t(3), pre.height, pre.width});
+  const std::size_t n = set.size();
   std::vector<std::string> failures(n);
   Progress progress(options.log, set.name() + ": images decoded and resized", n);
   parallel_for(n, options.workers, [&](std::size_t i) {
     try {
-      pre.normalize_into(detail::resized(set[i], pre, cache.get()), images.data() + i * per_image);
+      use(i, resized(set[i], pre, cache.get()));
     } catch (const std::exception& e) {
       if (!options.skip_unreadable) throw;
       failures[i] = e.what();
@@ -235,26 +245,48 @@ inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const 
     progress.step();
   });
   std::vector<std::size_t> kept;
-  Loaded out;
+  Readable out;
   for (std::size_t i = 0; i < n; ++i) {
     if (failures[i].empty()) kept.push_back(i);
     else out.skipped.push_back(failures[i]);
   }
   out.kept = set.subset(kept, set.name());
-  if (kept.size() == n) {
-    out.data.images = std::move(images);
-  } else {
-    out.data.images = xt::empty<float>({kept.size(), std::size_t(3), pre.height, pre.width});
-    for (std::size_t j = 0; j < kept.size(); ++j)
-      std::copy_n(images.data() + kept[j] * per_image, per_image, out.data.images.data() + j * per_image);
-  }
-  for (const Sample& s : out.kept.samples()) out.data.labels.push_back(float(s.label));
   if (options.log != nullptr && !out.skipped.empty()) {
     *options.log << "thaw::data: warning: " << set.name() << ": left out " << out.skipped.size()
                  << " unreadable image(s):\n";
     for (const auto& s : out.skipped) *options.log << "  " << s << "\n";
   }
-  if (kept.empty()) throw DatasetError("thaw::data::load_all: no image of " + set.summary() + " could be read");
+  if (kept.empty()) throw DatasetError("thaw::data::" + who + ": no image of " + set.summary() + " could be read");
+  return out;
+}
+
+}  // namespace detail
+
+// Decodes every image once without keeping it (so the disk cache is filled when there is one):
+// the files of `set` a streaming source (FileSource) can then read without failing.
+inline Readable check_readable(const CxrDataset& set, const Preprocess& pre = {}, const LoadOptions& options = {}) {
+  return detail::decode_each(set, pre, options, "check_readable", [](std::size_t, const Image&) {});
+}
+
+// Decodes and preprocesses a whole set into memory, in parallel, printing progress. An image
+// that cannot be read is an error naming it, unless skip_unreadable.
+inline Loaded load_all(const CxrDataset& set, const Preprocess& pre = {}, const LoadOptions& options = {}) {
+  const std::size_t n = set.size(), per_image = 3 * pre.height * pre.width;
+  xt::xtensor<float, 4> images = xt::empty<float>({n, std::size_t(3), pre.height, pre.width});
+  std::vector<char> decoded(n, 0);
+  Readable readable = detail::decode_each(set, pre, options, "load_all", [&](std::size_t i, const Image& image) {
+    pre.normalize_into(image, images.data() + i * per_image);
+    decoded[i] = 1;
+  });
+  Loaded out{.data = {}, .kept = std::move(readable.kept), .skipped = std::move(readable.skipped)};
+  if (out.kept.size() == n) {
+    out.data.images = std::move(images);
+  } else {
+    out.data.images = xt::empty<float>({out.kept.size(), std::size_t(3), pre.height, pre.width});
+    for (std::size_t i = 0, j = 0; i < n; ++i)
+      if (decoded[i]) std::copy_n(images.data() + i * per_image, per_image, out.data.images.data() + j++ * per_image);
+  }
+  for (const Sample& s : out.kept.samples()) out.data.labels.push_back(float(s.label));
   return out;
 }
 
