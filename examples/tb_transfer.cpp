@@ -73,13 +73,13 @@ static_assert(Plan::group[index_of("mid")] == Plan::group[index_of("cl3")] &&
               "mid-level FE, CL3-FE and H-M level FE freeze the same conv1-conv2 prefix: one cache could serve all three");
 
 // The paper's protocol (ARCHITECTURE.md): Adam lr 1e-3, x0.1 every 7 epochs, 80 epochs.
-constexpr std::size_t paper_epochs = 80, lr_step = 7;
+constexpr std::size_t paper_epochs = 80, paper_lr_step = 7;
 constexpr double paper_lr = 1e-3, lr_gamma = 0.1;
 
 struct Options {
-  std::string train_dir, test_dir, weights, out = "runs/tb_transfer", init;
+  std::string train_dir, test_dir, weights, out = "runs/tb_transfer", init, dropout;
   std::vector<std::string> cases{"all"};
-  std::size_t seeds = 1, epochs = 10, batch = 32, synthetic_train = 662, synthetic_test = 138;
+  std::size_t seeds = 1, epochs = 10, lr_step = 7, batch = 32, synthetic_train = 662, synthetic_test = 138;
   std::uint64_t seed = 42;
   double lr = 1e-4;
   bool resplit = false, paper = false, skip_unreadable = false;
@@ -151,18 +151,24 @@ Options parse(int argc, char** argv) {
   app.add_flag("--resplit", o.resplit, "draw the 80/20 split again for every seed (default: one split, from S)");
   auto* epochs = app.add_option("--epochs", o.epochs, "epochs per case")->check(whole_number(1))->capture_default_str();
   app.add_option("--batch", o.batch, "mini-batch size")->check(whole_number(1))->capture_default_str();
-  auto* lr = app.add_option("--lr", o.lr, "Adam's learning rate (x0.1 every 7 epochs)")
-                 ->check(positive_real())
-                 ->capture_default_str();
-  app.add_flag("--paper", o.paper, "the paper's protocol: 80 epochs, Adam lr 1e-3, x0.1 every 7 epochs (sets --epochs "
-                                   "and --lr, so it excludes them)")
+  auto* lr = app.add_option("--lr", o.lr, "Adam's learning rate")->check(positive_real())->capture_default_str();
+  auto* lr_step = app.add_option("--lr-step", o.lr_step, "multiply the learning rate by 0.1 every N epochs")
+                      ->check(whole_number(1))
+                      ->capture_default_str();
+  app.add_flag("--paper", o.paper, "the paper's protocol: 80 epochs, Adam lr 1e-3, x0.1 every 7 epochs (sets --epochs"
+                                   ", --lr and --lr-step, so it excludes them)")
       ->excludes(epochs)
-      ->excludes(lr);
+      ->excludes(lr)
+      ->excludes(lr_step);
   app.add_option("--init", o.init, "initial weights without --weights: 'data' (data-dependent, computed once per "
                                    "seed from the training images) or 'random' (PyTorch's default init); default "
                                    "data")
       ->check(CLI::IsMember({"data", "random"}))
       ->excludes(weights);
+  app.add_option("--dropout", o.dropout, "dropout before FC1 and FC2 while training: 'on' (AlexNet's) or 'off'; default "
+                                         "on with --weights, off otherwise: in front of frozen random layers its "
+                                         "noise drowns the image-to-image differences they pass on")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_flag("--skip-unreadable", o.skip_unreadable, "leave out (and list) images that fail to decode instead of "
                                                        "stopping");
   app.add_option("--synthetic-train", o.synthetic_train, "images of the synthetic training site")
@@ -183,8 +189,10 @@ Options parse(int argc, char** argv) {
   if (o.paper) {
     o.epochs = paper_epochs;
     o.lr = paper_lr;
+    o.lr_step = paper_lr_step;
   }
   if (o.init.empty() && o.weights.empty()) o.init = "data";
+  if (o.dropout.empty()) o.dropout = o.weights.empty() ? "off" : "on";
   for (const auto& c : o.cases)
     for (std::size_t i = 0; i < case_count; ++i) o.selected[i] |= c == "all" || c == slugs[i];
   return o;
@@ -272,7 +280,7 @@ struct GroupCache {
 
 thaw::train::TrainerOptions trainer_options(const SeedContext& c, const fs::path& dir, GroupCache& group) {
   return {.epochs = c.opt.epochs, .batch_size = c.opt.batch, .seed = c.seed, .adam = {.lr = c.opt.lr},
-          .lr_step = lr_step, .lr_gamma = lr_gamma, .checkpoint = dir / "checkpoint.safetensors",
+          .lr_step = c.opt.lr_step, .lr_gamma = lr_gamma, .checkpoint = dir / "checkpoint.safetensors",
           .prefix_cache = group.cache};
 }
 
@@ -307,6 +315,7 @@ void run_case(const SeedContext& c, GroupCache& group) {
 
   auto model = std::make_unique<Model>(c.seed);
   model->load_state_dict(c.initial);
+  model->set_dropout(c.opt.dropout == "on");
   thaw::train::Trainer trainer(*model, trainer_options(c, dir, group));
   double earlier_seconds = 0;  // epochs of an interrupted run, read from its checkpoint
   for (const auto& r : trainer.history()) earlier_seconds += r.seconds;
@@ -367,7 +376,7 @@ thaw::StateDict initial_weights(const Options& opt, const thaw::StateDict* pretr
   if (pretrained != nullptr) {
     model->load_pretrained(*pretrained, seed);
   } else if (opt.init == "data") {
-    const thaw::train::DataInitOptions init{.seed = seed};
+    const thaw::train::DataInitOptions init{.images = 32, .patches_per_image = 200, .seed = seed};
     std::mt19937_64 rng(seed);  // a seeded sample of the training images supplies the statistics
     auto ids = thaw::shuffled_indices(train.size(), rng);
     ids.resize(std::min(ids.size(), init.images));
@@ -486,9 +495,9 @@ int main(int argc, char** argv) try {
       {"synthetic", synthetic ? json{{"train", opt.synthetic_train}, {"test", opt.synthetic_test}} : json()},
       {"weights", absolute(opt.weights)}, {"init", opt.weights.empty() ? opt.init : "pretrained"},
       {"cases", cases}, {"seeds", opt.seeds}, {"first_seed", opt.seed}, {"resplit", opt.resplit},
-      {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"lr_step", lr_step}, {"lr_gamma", lr_gamma},
+      {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"lr_step", opt.lr_step}, {"lr_gamma", lr_gamma},
       {"optimizer", "Adam (beta 0.9, 0.999)"}, {"paper", opt.paper}, {"train_fraction", 0.8},
-      {"skip_unreadable", opt.skip_unreadable}};
+      {"dropout", opt.dropout}, {"skip_unreadable", opt.skip_unreadable}};
   check_and_record_settings(out, settings);
 
   if (synthetic) {
@@ -525,7 +534,7 @@ int main(int argc, char** argv) try {
                 opt.init == "data" ? "" : "; frozen random layers carry little: expect AUCs near 0.5 for the FE cases");
   }
   std::printf("protocol: %zu epochs, batch %zu, Adam lr %g (x%g every %zu epochs)%s; %zu case(s) x %zu seed(s)\n",
-              opt.epochs, opt.batch, opt.lr, lr_gamma, lr_step, opt.paper ? " (the paper's)" : "", cases.size(), opt.seeds);
+              opt.epochs, opt.batch, opt.lr, lr_gamma, opt.lr_step, opt.paper ? " (the paper's)" : "", cases.size(), opt.seeds);
 
   std::size_t done = 0;
   std::optional<SplitData> data;

@@ -73,7 +73,9 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   thaw::viz::DeconvNet<thaw_test::SmallNet> deconv(model);
   xt::random::seed(3);
   const xt::xtensor<float, 4> images = xt::random::randn<float>({std::size_t{5}, std::size_t{3}, std::size_t{16}, std::size_t{16}});
+  REQUIRE(model.is_training());  // a new Model trains, like a torch.nn.Module
   const auto p = deconv.project(images, {.layer = 2});
+  CHECK(model.is_training());  // projecting ran in eval mode and gave the model its mode back
   REQUIRE(p.pixels.shape() == images.shape());
   for (std::size_t b = 0; b < 5; ++b) {  // the kept unit is the layer's maximum for that image
     const auto a = model.activation(4);
@@ -84,6 +86,7 @@ TEST_CASE("projections: the kept unit, top-k selection, errors, and deterministi
   std::vector<std::size_t> chosen;
   const auto top = deconv.project_top(images, 2, 3, 2, chosen);
   REQUIRE(chosen.size() == 2);
+  CHECK(model.is_training());
   CHECK(top.activation[0] >= top.activation[1]);
   CHECK(top.channel == std::vector<std::size_t>{3, 3});
   CHECK_THROWS_WITH(deconv.project(images, {.layer = 3}), Catch::Contains("conv layers 1..2"));

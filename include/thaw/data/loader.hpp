@@ -1,6 +1,6 @@
 // thaw/data/loader.hpp — batches of preprocessed images, built by worker threads ahead of the
 // training loop, and load_all() for a set small enough to hold in memory (the paper's 662
-// Shenzhen images are 400 MB as float tensors); train::to_dataset hands that to a Trainer.
+// Shenzhen images are 400 MB as float tensors), which Trainer::fit reads as it is (FileSource streams instead).
 //
 //   thaw::data::Loader batches(train, pre, {.batch_size = 32, .shuffle = true, .seed = 1,
 //                                           .cache_dir = "cache"});
@@ -217,7 +217,7 @@ struct Readable {
 };
 
 struct Loaded {
-  LabelledImages data;               // train::to_dataset(std::move(data)): a Trainer's input
+  LabelledImages data;               // what Trainer::fit reads (or a train::Dataset from std::move(data))
   CxrDataset kept;                   // the samples in `data`, in order
   std::vector<std::string> skipped;  // "<file>: <reason>" for each image left out
 };

@@ -160,7 +160,9 @@ class Model {
   static constexpr std::size_t frozen_prefix = []<std::size_t... I>(std::index_sequence<I...>) {
     constexpr std::array<bool, N::size> dropout{detail::is_dropout_v<typename N::template layer<I>>...};
     std::size_t p = 0;
-    while (p < N::first_trainable && p < N::size && !dropout[p]) ++p;
+    // != rather than <: p counts up from 0, and `p < 0` (a net whose first layer trains) is a
+    // -Wtype-limits error.
+    while (p != N::first_trainable && p < N::size && !dropout[p]) ++p;
     return p;
   }(std::make_index_sequence<N::size>{});
   static constexpr Shape frozen_prefix_shape = N::shapes[frozen_prefix];

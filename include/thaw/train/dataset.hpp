@@ -1,6 +1,7 @@
 // thaw/train/dataset.hpp — a labelled set of images in memory, [N, C, H, W] with one 0/1
-// label per image: what Trainer iterates over (the chest X-ray loaders produce it). It models
-// thaw::train::ImageSource (train/source.hpp), as a streaming data::FileSource does.
+// label per image: data::LabelledImages (what data::load_all decodes) with labels taken from any
+// range and a check of labels and pixels. Like it, and like a streaming data::FileSource, it is a
+// thaw::train::ImageSource (train/source.hpp) that Trainer::fit reads.
 #pragma once
 
 #include <algorithm>
@@ -8,7 +9,6 @@
 #include <concepts>
 #include <cstddef>
 #include <ranges>
-#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -17,22 +17,23 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "thaw/data/labelled_images.hpp"
+
 namespace thaw::train {
 
-struct Dataset {
-  xt::xtensor<float, 4> images;
-  std::vector<float> labels;
-
+struct Dataset : data::LabelledImages {
   Dataset() = default;
   Dataset(xt::xtensor<float, 4> images_, std::vector<float> labels_)
-      : images(std::move(images_)), labels(std::move(labels_)) {}
+      : data::LabelledImages{std::move(images_), std::move(labels_)} {}
+  // What data::load_all decoded (moved, not copied: pass std::move(loaded.data)).
+  Dataset(data::LabelledImages set) : data::LabelledImages(std::move(set)) {}
   // Labels from any range of numbers (std::vector<int>, xt::xtensor<float, 1>, ...), the way
   // train_step takes them. Each must equal 0 or 1 in its own type, so that 1.0000001 (double)
   // or 2 (int) is refused here rather than rounded into a valid-looking float.
   template <std::ranges::input_range R>
     requires(!std::same_as<std::remove_cvref_t<R>, std::vector<float>> &&
              std::convertible_to<std::ranges::range_reference_t<R>, float>)
-  Dataset(xt::xtensor<float, 4> images_, R&& labels_) : images(std::move(images_)) {
+  Dataset(xt::xtensor<float, 4> images_, R&& labels_) : data::LabelledImages{std::move(images_), {}} {
     using Value = std::ranges::range_value_t<R>;
     for (auto&& element : labels_) {
       const Value value = element;
@@ -44,16 +45,6 @@ struct Dataset {
       }
       labels.push_back(value == Value(1) ? 1.0f : 0.0f);
     }
-  }
-
-  std::size_t size() const { return labels.size(); }
-  float label(std::size_t i) const { return labels[i]; }
-  std::size_t image_floats() const { return images.shape()[1] * images.shape()[2] * images.shape()[3]; }
-  // Images ids[0..n) one after another into out (the training loop's batches).
-  void read(std::span<const std::size_t> ids, float* out) const {
-    const std::size_t floats = image_floats();
-    for (std::size_t j = 0; j < ids.size(); ++j)
-      std::copy_n(images.data() + ids[j] * floats, floats, out + j * floats);
   }
 
   // Throws unless there is one 0/1 label per image and every pixel is finite.

@@ -130,11 +130,11 @@ class DeconvNet {
     std::vector<float> best(n);
     constexpr std::size_t batch = 16;
     xt::xtensor<float, 4> part;
+    const EvalMode eval(model_);
     for (std::size_t b = 0; b < n; b += batch) {
       const std::size_t m = std::min(batch, n - b);
       part = xt::xtensor<float, 4>::from_shape({m, images.shape()[1], images.shape()[2], images.shape()[3]});
       std::copy_n(images.data() + b * image, m * image, part.data());
-      model_.eval();
       model_.forward(part);
       with_conv(layer, [&]<std::size_t I>() {
         constexpr Shape s = N::shapes[I + 1];
@@ -160,7 +160,7 @@ class DeconvNet {
   // the requested channel of conv layer `request.layer` (its rectified output) to pixels.
   Projections project(const xt::xtensor<float, 4>& images, ProjectionRequest request) {
     check_layer(request.layer);
-    model_.eval();
+    const EvalMode eval(model_);
     model_.forward(images);
     Projections out;
     with_conv(request.layer, [&]<std::size_t I>() { project_from<I>(images.shape()[0], request.channel, out); });
@@ -168,6 +168,14 @@ class DeconvNet {
   }
 
  private:
+  // Eval mode for one projection; the model's mode (a new Model trains) comes back afterwards.
+  struct EvalMode {
+    model_type& model;
+    bool was_training;
+    explicit EvalMode(model_type& m) : model(m), was_training(m.is_training()) { model.eval(); }
+    ~EvalMode() { model.train(was_training); }
+  };
+
   static void check_layer(std::size_t layer) {
     if (layer == 0 || layer > conv_count)
       throw std::out_of_range("thaw::viz::DeconvNet: layer " + std::to_string(layer) +
