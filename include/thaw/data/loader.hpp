@@ -1,6 +1,7 @@
 // thaw/data/loader.hpp — batches of preprocessed images, built by worker threads ahead of the
 // training loop, and load_all() for a set small enough to hold in memory (the paper's 662
-// Shenzhen images are 400 MB as float tensors), which Trainer::fit reads as it is (FileSource streams instead).
+// Shenzhen images are 400 MB as float tensors), which Trainer::fit reads as it is; a FileSource
+// streams them from disk instead.
 //
 //   thaw::data::Loader batches(train, pre, {.batch_size = 32, .shuffle = true, .seed = 1,
 //                                           .cache_dir = "cache"});
