@@ -16,6 +16,8 @@ set(thaw_may_include_io core/state_dict.hpp)
 set(thaw_may_include_data io core/shuffle.hpp)  # nothing of the network side
 set(thaw_may_include_train model io data/labelled_images.hpp)
 set(thaw_may_include_viz model backend io)
+set(thaw_may_include_report metrics io/atomic_file.hpp)  # reads run.json files, not models
+set(thaw_may_include_experiment model)  # the sharing plan reads Model's frozen prefixes
 
 # thaw_layer_entries(<folder> <out>): the entries a folder's headers may use, its own first,
 # closed over what each entry's folder may include.
