@@ -54,4 +54,21 @@ std::vector<float> cpu_adam(const AdamRun& run, const train::AdamOptions& option
   return model.params;
 }
 
+ModelRun cpu_model_run(std::size_t index, const ModelInputs& in) {
+  ModelRun run;
+  for_each_model_case([&]<class Net>(std::size_t i) {
+    if (i == index) run = run_model<Net, Cpu>(in);
+  });
+  return run;
+}
+
+std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
+                                      const ModelInputs& in) {
+  std::vector<float> output;
+  for_each_model_case([&]<class Net>(std::size_t i) {
+    if (i == index) output = checkpoint_leg<Net, Cpu>(from, to, in);
+  });
+  return output;
+}
+
 }  // namespace thaw::gpu_test

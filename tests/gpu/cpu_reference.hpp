@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "layer_cases.hpp"
+#include "model_cases.hpp"
 #include "thaw/train/adam.hpp"
 
 namespace thaw::gpu_test {
@@ -18,5 +20,9 @@ LayerResult cpu_layer(std::size_t index, const LayerData& data, bool fused);
 double cpu_bce(const std::vector<float>& z, const std::vector<float>& y, std::vector<float>& dz);
 // The parameters after run.grads.size() steps of thaw::train::Adam.
 std::vector<float> cpu_adam(const AdamRun& run, const train::AdamOptions& options);
+// run_model and checkpoint_leg of model case `index` on Model<Net, Cpu>.
+ModelRun cpu_model_run(std::size_t index, const ModelInputs& in);
+std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
+                                      const ModelInputs& in);
 
 }  // namespace thaw::gpu_test

@@ -1,14 +1,20 @@
-// tests/gpu/gpu_tests.cu — the CUDA backend on the GPU against the CPU backend (label gpu).
-// Without a usable CUDA device it prints one line and exits with 77, CTest's skip code here.
+// tests/gpu/gpu_tests.cu — the CUDA backend on the GPU against the CPU backend (label gpu):
+// the layers, loss and Adam, then whole models (the nine paper cases and one unusual freeze
+// pattern). Without a usable CUDA device it prints one line and exits with 77, CTest's skip
+// code here.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "backend_checks.hpp"
+#include "model_checks.hpp"
 
 int main(int argc, char** argv) {
   // Batch 8: enough images for several GEMM chunks in conv1 and conv2.
-  const auto checks = thaw::gpu_test::all_checks(8);
+  auto checks = thaw::gpu_test::all_checks(8);
+  // Models: batch 2, 10 Adam steps, every case; the checkpoint trip for the first two.
+  for (auto& check : thaw::gpu_test::model_checks(thaw::gpu_test::make_model_inputs(2, 10, 31), 2))
+    checks.push_back(std::move(check));
   int devices = 0;
   const cudaError_t status = cudaGetDeviceCount(&devices);
   if (status != cudaSuccess || devices == 0) {

@@ -100,6 +100,7 @@ LayerData make_data(std::size_t batch, unsigned seed) {
 template <class Backend, class Traits, class C>
 LayerResult run_case(const LayerData& d, bool fused = C::fused) {
   typename Backend::context ctx;
+  ctx.training = false;  // eval mode in both backends (a CPU context starts in train mode): dropout is the identity
   if constexpr (requires { ctx.column_budget_floats; })
     ctx.column_budget_floats = std::size_t{1} << 21;  // one image per chunk in conv1 and conv2
   LayerResult r;

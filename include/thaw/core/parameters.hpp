@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstddef>
 #include <random>
-#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -29,14 +28,16 @@ void for_each_parameterized(Layers& layers, F&& f) {
   }(std::make_index_sequence<N::size>{});
 }
 
-// f(key, expected shape, values as a span) for every weight and bias.
+// f(key, expected shape, values) for every weight and bias. The values are the layer's own
+// container (std::vector for thaw::Cpu, device memory for thaw::Cuda): a Model reads and writes
+// them through its backend's memory hooks.
 template <class N, class Layers, class F>
 void for_each_parameter(Layers& layers, F&& f) {
   for_each_parameterized<N>(layers, [&]<std::size_t I>(auto& layer) {
     using L = typename N::template layer<I>;
     const std::string prefix = N::key(I);
-    f(prefix + ".weight", L::weight_shape, std::span(layer.weight));
-    f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, std::span(layer.bias));
+    f(prefix + ".weight", L::weight_shape, layer.weight);
+    f(prefix + ".bias", std::array<std::size_t, 1>{L::bias_size}, layer.bias);
   });
 }
 

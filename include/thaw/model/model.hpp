@@ -1,7 +1,10 @@
 // thaw/model/model.hpp — Model<Net, Backend>: owns a network's parameters and buffers and runs
 // it. The layer list decides which implementation object each layer gets (and what fuses).
 // It sits above layers/ and below train/: the loss and backward pass of its training members
-// live in thaw/train/model_training.hpp (see "Training members" below).
+// live in thaw/train/model_training.hpp (see "Training members" below). Where the layers keep
+// their data is the backend's business: Model moves host data in and out through the policy's
+// memory hooks (stage, upload, download, view; see thaw::Cpu), so its public calls take and
+// return host tensors with every backend (thaw::Cuda: <thaw/backend/cuda/cuda.cuh>, nvcc).
 #pragma once
 
 #include <algorithm>
@@ -104,7 +107,10 @@ class Model {
 
   // Parameters start as PyTorch's defaults for Conv2d and Linear (uniform in +-1/sqrt(fan_in)
   // for weights and biases), drawn from `seed`.
-  explicit Model(std::uint64_t seed = 0) { reset_parameters(seed); }
+  explicit Model(std::uint64_t seed = 0) {
+    context_.training = true;
+    reset_parameters(seed);
+  }
 
   // A new Model is in train mode (dropout active), like a new torch.nn.Module: call eval()
   // before inference.
@@ -112,7 +118,7 @@ class Model {
   void eval() { context_.training = false; }
   bool is_training() const { return context_.training; }
   // Seeds dropout's mask generator (train mode only).
-  void seed_dropout(std::uint64_t seed) { context_.dropout_rng.seed(seed); }
+  void seed_dropout(std::uint64_t seed) { Backend::seed_dropout(context_, seed); }
   // Dropout off makes it the identity in train mode too (comparisons against PyTorch need it).
   void set_dropout(bool on) { context_.dropout = on; }
 
@@ -147,12 +153,29 @@ class Model {
     return detail::training_t<Model>::compute_gradients(*this, batch, labels);
   }
 
-  // compute_gradients for n inputs of layer Start, given as flat rows of N::shapes[Start]:
-  // with Start = frozen_prefix, from outputs cached by a trainer.
+  // compute_gradients for n inputs of layer Start, given as flat rows of N::shapes[Start] in
+  // the backend's memory (device memory for thaw::Cuda): with Start = frozen_prefix, from
+  // outputs cached by a trainer.
   template <std::size_t Start>
   float compute_gradients_from(const float* inputs, std::size_t n, std::span<const float> labels) {
     static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
     return detail::training_t<Model>::template compute_gradients_from<Start>(*this, inputs, n, labels);
+  }
+
+  // The resident entries: inputs AND labels already in the backend's memory (device pointers
+  // for thaw::Cuda, so a step moves no batch over PCIe; host pointers for thaw::Cpu). The
+  // labels are not checked here (they may not be readable from the host): they must be 0/1,
+  // one per output. Otherwise as compute_gradients_from<Start> and train_step.
+  template <std::size_t Start = 0>
+  float compute_gradients_resident(const float* inputs, std::size_t n, const float* labels) {
+    static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
+    return detail::training_t<Model>::template compute_gradients_resident<Start>(*this, inputs, n, labels);
+  }
+  template <class Optimizer>
+  float train_step_resident(const float* inputs, std::size_t n, const float* labels, Optimizer& optimizer) {
+    const float loss = compute_gradients_resident<0>(inputs, n, labels);
+    optimizer.step(*this);
+    return loss;
   }
 
   // The frozen layers a trainer may run once per image and cache: everything below the lowest
@@ -168,20 +191,24 @@ class Model {
   static constexpr Shape frozen_prefix_shape = N::shapes[frozen_prefix];
 
   // The output of layers [0, frozen_prefix) for n images (NCHW rows; valid until the next pass).
+  // These two run on, and return, the backend's memory: forward_from<0> is the resident
+  // forward (device in, device out for thaw::Cuda); forward() is the host one.
   const float* forward_frozen_prefix(const float* images, std::size_t n) { return run<0, frozen_prefix>(images, n); }
   // The network's outputs for n inputs of layer Start (flat rows; valid until the next pass).
   template <std::size_t Start>
   const float* forward_from(const float* inputs, std::size_t n) { return run<Start>(inputs, n); }
 
   // f(key, parameters, gradient) for every trainable tensor, in layer order; frozen layers
-  // have no gradient and are never visited.
+  // have no gradient and are never visited. The two are the backend's views (Backend::view):
+  // std::span<float> and std::span<const float> over host memory for thaw::Cpu.
   template <class F>
   void for_each_trainable(F&& f) {
     for_each_parameterized<N>(layers_, [&]<std::size_t I>(auto& layer) {
       if constexpr (N::trainable[I]) {
         const std::string prefix = N::key(I);
-        f(prefix + ".weight", std::span(layer.weight), std::span<const float>(layer.weight_grad));
-        f(prefix + ".bias", std::span(layer.bias), std::span<const float>(layer.bias_grad));
+        const auto& context = context_;
+        f(prefix + ".weight", Backend::view(context_, layer.weight), Backend::view(context, std::as_const(layer.weight_grad)));
+        f(prefix + ".bias", Backend::view(context_, layer.bias), Backend::view(context, std::as_const(layer.bias_grad)));
       }
     });
   }
@@ -200,9 +227,10 @@ class Model {
     for_each_parameterized<N>(layers_, [&]<std::size_t I>(const auto& layer) {
       if constexpr (N::trainable[I]) {
         using L = typename N::template layer<I>;
-        const auto copy = [&](const std::string& key, const std::vector<float>& grad, auto shape) {
+        const auto copy = [&](const std::string& key, const auto& grad, auto shape) {
           xt::xarray<float> g = xt::xarray<float>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-          std::copy(grad.begin(), grad.end(), g.begin());
+          const auto values = Backend::view(context_, grad);
+          Backend::download(context_, values.data(), values.size(), g.data());
           sd.emplace(key, std::move(g));
         };
         copy(N::key(I) + ".weight", layer.weight_grad, L::weight_shape);
@@ -213,19 +241,23 @@ class Model {
   }
 
   std::uint64_t steps() const { return steps_; }
-  // The dropout mask generator, for checkpoints.
-  std::mt19937_64& dropout_rng() { return context_.dropout_rng; }
+  // The dropout mask generator, for checkpoints (backends whose dropout draws from one).
+  std::mt19937_64& dropout_rng()
+    requires requires(typename Backend::context& c) { c.dropout_rng; }
+  {
+    return context_.dropout_rng;
+  }
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    for_each_parameterized<N>(layers_, [&]<std::size_t I>(auto& layer) { initialize_like_pytorch<N, I>(layer, rng); });
+    for_each_parameterized<N>(layers_, [&]<std::size_t I>(auto& layer) { initialize<I>(layer, rng); });
   }
 
   // Copies every parameter from `sd`. Checks everything first, so a bad dictionary changes
   // nothing: a missing key, a wrong shape, a non-finite value and (when strict) an unknown key
   // are errors.
   void load_state_dict(const StateDict& sd, bool strict = true) {
-    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, const auto&) {
       check_state_dict_entry(sd, key, shape, "load_state_dict", "");
     });
     if (strict) {
@@ -248,14 +280,14 @@ class Model {
     const std::string head = N::key(last_parameterized_v<N>) + ".";
     const auto in_head = [&](const std::string& key) { return key.starts_with(head); };
     bool replace_head = false;
-    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, const auto&) {
       auto it = sd.find(key);
       if (in_head(key))
         replace_head |= it == sd.end() || !std::equal(shape.begin(), shape.end(), it->second.shape().begin(),
                                                       it->second.shape().end());
     });
     PretrainedReport report;
-    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, const auto&) {
       if (replace_head && in_head(key)) return report.initialized.push_back(key);
       check_state_dict_entry(sd, key, shape, "load_pretrained", " (only the head, '" + head + "*', may differ)");
       report.loaded.push_back(key);
@@ -265,17 +297,18 @@ class Model {
     copy_from(sd, [&](const std::string& key) { return !(replace_head && in_head(key)); });
     if (replace_head) {
       std::mt19937_64 rng(head_seed);
-      initialize_like_pytorch<N, last_parameterized_v<N>>(std::get<last_parameterized_v<N>>(layers_), rng);
+      initialize<last_parameterized_v<N>>(std::get<last_parameterized_v<N>>(layers_), rng);
     }
     return report;
   }
 
   StateDict state_dict() const {
     StateDict sd;
-    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, auto values) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto& shape, const auto& container) {
       std::vector<std::size_t> extents(shape.begin(), shape.end());
       xt::xarray<float> t = xt::zeros<float>(extents);
-      std::copy(values.begin(), values.end(), t.begin());
+      const auto values = Backend::view(context_, container);
+      Backend::download(context_, values.data(), values.size(), t.data());
       sd.emplace(key, std::move(t));
     });
     return sd;
@@ -285,14 +318,14 @@ class Model {
   // first call for a given batch size no memory is allocated.
   void forward(const xt::xtensor<float, 4>& batch, output_type& out) {
     const std::size_t n = check_batch(batch);
-    const float* y = run(batch.data(), n);
+    const float* y = run(Backend::stage(staged_input_, batch.data(), n * input_shape.size()), n);
     if constexpr (flat_output) {
       if (out.shape()[0] != n || out.shape()[1] != output_shape.c) out.resize({n, output_shape.c});
     } else {
       if (out.shape() != std::array<std::size_t, 4>{n, output_shape.c, output_shape.h, output_shape.w})
         out.resize({n, output_shape.c, output_shape.h, output_shape.w});
     }
-    std::copy(y, y + n * output_shape.size(), out.data());
+    Backend::download(context_, y, n * output_shape.size(), out.data());
   }
 
   output_type forward(const xt::xtensor<float, 4>& batch) {
@@ -310,7 +343,7 @@ class Model {
     static constexpr auto shapes = N::shapes;
     const Shape s = shapes[index + 1];
     xt::xtensor<float, 4> a = xt::zeros<float>({last_batch_, s.c, s.h, s.w});
-    std::copy(outputs_[index], outputs_[index] + a.size(), a.data());
+    Backend::download(context_, outputs_[index], a.size(), a.data());
     return a;
   }
 
@@ -348,16 +381,34 @@ class Model {
 
   template <class Wanted>
   void copy_from(const StateDict& sd, Wanted&& wanted) {
-    for_each_parameter<N>(layers_, [&](const std::string& key, const auto&, auto dst) {
+    for_each_parameter<N>(layers_, [&](const std::string& key, const auto&, auto& container) {
       if (!wanted(key)) return;
-      const auto& src = sd.at(key);
-      std::copy(src.begin(), src.end(), dst.begin());
+      const auto& src = sd.at(key);  // row-major and contiguous: an xarray container
+      const auto dst = Backend::view(context_, container);
+      Backend::upload(src.data(), dst.size(), dst.data());
     });
+  }
+
+  // PyTorch's initialization of layer I, drawn on the host (the same draws in the same order
+  // with every backend) and uploaded where the backend keeps parameters elsewhere.
+  template <std::size_t I, class Layer>
+  void initialize(Layer& layer, std::mt19937_64& rng) {
+    if constexpr (Backend::host_memory) {
+      initialize_like_pytorch<N, I>(layer, rng);
+    } else {
+      using L = typename N::template layer<I>;
+      struct {
+        std::vector<float> weight, bias;
+      } host{std::vector<float>(L::weight_size), std::vector<float>(L::bias_size)};
+      initialize_like_pytorch<N, I>(host, rng);
+      Backend::upload(host.weight.data(), host.weight.size(), Backend::view(context_, layer.weight).data());
+      Backend::upload(host.bias.data(), host.bias.size(), Backend::view(context_, layer.bias).data());
+    }
   }
 
   bool has_key(const std::string& key) const {
     bool found = false;
-    for_each_parameter<N>(layers_, [&](const std::string& k, const auto&, auto) { found |= k == key; });
+    for_each_parameter<N>(layers_, [&](const std::string& k, const auto&, const auto&) { found |= k == key; });
     return found;
   }
 
@@ -368,8 +419,10 @@ class Model {
   const float* input_ = nullptr;
   // The training members' state, kept here so that a Model has one layout in every file,
   // whichever headers it includes: dL/d(output) of the last step, and the steps so far.
-  std::vector<float> loss_grad_;
+  typename Backend::buffer loss_grad_;
   std::uint64_t steps_ = 0;
+  // Host batches and labels copied to a backend that cannot read host memory (unused by Cpu).
+  typename Backend::buffer staged_input_, staged_labels_;
 };
 
 }  // namespace thaw

@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,16 @@ struct AdamOptions {
 
 class Adam {
  public:
+  // Moments kept in a backend's memory, for models whose parameters live there (thaw::Cuda):
+  // the backend's update (found by argument-dependent lookup as adam_step_resident) makes
+  // them from the host moments, and exp_avg()/exp_avg_sq() read them back.
+  struct ResidentMoments {
+    virtual ~ResidentMoments() = default;
+    virtual void upload(const std::vector<std::vector<float>>& exp_avg,
+                        const std::vector<std::vector<float>>& exp_avg_sq) = 0;
+    virtual void download(std::vector<std::vector<float>>& exp_avg, std::vector<std::vector<float>>& exp_avg_sq) = 0;
+  };
+
   template <class Model>
   Adam(Model& model, AdamOptions options = {}) : options_(options) {
     if (!(options.lr > 0) || !(options.beta1 >= 0 && options.beta1 < 1) || !(options.beta2 >= 0 && options.beta2 < 1) ||
@@ -47,14 +60,18 @@ class Adam {
     model.for_each_trainable([&](const std::string& key, auto params, auto grads) {
       if (t >= keys_.size() || keys_[t] != key)
         throw std::logic_error("thaw::train::Adam::step: '" + key + "' is not the tensor this optimizer was built for");
-      float* m = exp_avg_[t].data();
-      float* v = exp_avg_sq_[t].data();
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        const float g = decay != 0 ? grads[i] + decay * params[i] : grads[i];
-        m[i] = m[i] * b1 + g * (1 - b1);
-        v[i] = v[i] * b2 + (1 - b2) * g * g;
-        const float denom = std::sqrt(v[i]) / c2 + eps;
-        params[i] += -step_size * m[i] / denom;
+      if constexpr (std::is_same_v<decltype(params), std::span<float>>) {
+        float* m = exp_avg_[t].data();
+        float* v = exp_avg_sq_[t].data();
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          const float g = decay != 0 ? grads[i] + decay * params[i] : grads[i];
+          m[i] = m[i] * b1 + g * (1 - b1);
+          v[i] = v[i] * b2 + (1 - b2) * g * g;
+          const float denom = std::sqrt(v[i]) / c2 + eps;
+          params[i] += -step_size * m[i] / denom;
+        }
+      } else {  // parameters off the host: the backend's kernel, the same arithmetic
+        adam_step_resident(*this, t, params, grads);
       }
       ++t;
     });
@@ -66,9 +83,30 @@ class Adam {
   const AdamOptions& options() const { return options_; }
 
   // The optimizer state, for checkpoints: tensor keys, first and second moments, step count.
+  // With moments in a backend's memory, these read them back, and the backend takes the host
+  // copies again at the next step (the caller may have written them: a resumed checkpoint).
   const std::vector<std::string>& keys() const { return keys_; }
-  std::vector<std::vector<float>>& exp_avg() { return exp_avg_; }
-  std::vector<std::vector<float>>& exp_avg_sq() { return exp_avg_sq_; }
+  std::vector<std::vector<float>>& exp_avg() {
+    host_moments();
+    return exp_avg_;
+  }
+  std::vector<std::vector<float>>& exp_avg_sq() {
+    host_moments();
+    return exp_avg_sq_;
+  }
+
+  // The backend's moments (a State, derived from ResidentMoments), made from the host
+  // moments on first use and after the host moments were handed out.
+  template <class State>
+  State& resident_moments() {
+    if (!resident_) {
+      resident_ = std::make_shared<State>(exp_avg_, exp_avg_sq_);
+    } else if (host_moments_handed_out_) {
+      resident_->upload(exp_avg_, exp_avg_sq_);
+    }
+    host_moments_handed_out_ = false;
+    return static_cast<State&>(*resident_);
+  }
   void set_steps(std::uint64_t steps) { step_ = steps; }
 
   // Floats of state the optimizer holds (two moments per trainable parameter).
@@ -83,6 +121,15 @@ class Adam {
   std::uint64_t step_ = 0;
   std::vector<std::string> keys_;
   std::vector<std::vector<float>> exp_avg_, exp_avg_sq_;
+  // Copies of an Adam share these (copy an optimizer of a resident model only to read it).
+  std::shared_ptr<ResidentMoments> resident_;
+  bool host_moments_handed_out_ = false;
+
+  void host_moments() {
+    if (!resident_) return;
+    resident_->download(exp_avg_, exp_avg_sq_);
+    host_moments_handed_out_ = true;
+  }
 };
 
 // torch.optim.lr_scheduler.StepLR: after every `step_size` calls of step(), lr *= gamma.

@@ -20,6 +20,19 @@
 
 namespace thaw {
 
+namespace detail {
+// The mean BCE-with-logits loss and its gradient where the backend keeps its buffers: the
+// host's, unless the backend policy brings its own (thaw::Cuda's runs on the device).
+template <class Backend>
+double backend_bce_with_logits(typename Backend::context& ctx, const float* z, const float* labels, std::size_t n,
+                               float* dz) {
+  if constexpr (requires { Backend::bce_with_logits(ctx, z, labels, n, dz); })
+    return Backend::bce_with_logits(ctx, z, labels, n, dz);
+  else
+    return train::bce_with_logits(z, labels, n, dz);
+}
+}  // namespace detail
+
 // Model's training members forward here (see "Training members" in model/model.hpp); a friend
 // of the Model, it works on the model's layers, buffers and training state.
 template <class N, class Backend>
@@ -36,7 +49,9 @@ struct ModelTraining<Model<N, Backend>> {
 
   static float compute_gradients(model_type& model, const xt::xtensor<float, 4>& batch,
                                  std::span<const float> labels) {
-    return compute_gradients_from<0>(model, batch.data(), model.check_batch(batch), labels);
+    const std::size_t n = model.check_batch(batch);
+    const float* inputs = Backend::stage(model.staged_input_, batch.data(), n * model_type::input_shape.size());
+    return compute_gradients_from<0>(model, inputs, n, labels);
   }
 
   template <std::size_t Start>
@@ -50,10 +65,23 @@ struct ModelTraining<Model<N, Backend>> {
       if (labels[i] != 0.0f && labels[i] != 1.0f)
         throw std::invalid_argument("thaw::Model::train_step: label " + std::to_string(i) + " is " +
                                     std::to_string(labels[i]) + "; labels must be 0 or 1");
+    return step<Start>(model, inputs, n, Backend::stage(model.staged_labels_, labels.data(), outputs));
+  }
+
+  template <std::size_t Start>
+  static float compute_gradients_resident(model_type& model, const float* inputs, std::size_t n, const float* labels) {
+    return step<Start>(model, inputs, n, labels);
+  }
+
+ private:
+  // Forward from layer Start, the loss against labels (the backend's memory), backward.
+  template <std::size_t Start>
+  static float step(model_type& model, const float* inputs, std::size_t n, const float* labels) {
+    const std::size_t outputs = n * model_type::output_shape.size();
     ++model.steps_;
     const float* z = model.template run<Start>(inputs, n);
-    if (model.loss_grad_.size() < outputs) model.loss_grad_.resize(outputs);
-    const double loss = train::bce_with_logits(z, labels.data(), outputs, model.loss_grad_.data());
+    float* loss_grad = Backend::ensure(model.loss_grad_, outputs);
+    const double loss = detail::backend_bce_with_logits<Backend>(model.context_, z, labels, outputs, loss_grad);
     if (!std::isfinite(loss))
       throw std::runtime_error("thaw::Model::train_step: step " + std::to_string(model.steps_) + ": the loss is " +
                                (std::isnan(loss) ? "NaN" : "infinite") + "; " +
@@ -63,10 +91,9 @@ struct ModelTraining<Model<N, Backend>> {
     return float(loss);
   }
 
- private:
   // Backward from loss_grad_ down to the lowest trainable layer, generated per layer.
   static void backward(model_type& model, std::size_t n) {
-    const float* dy = model.loss_grad_.data();
+    const float* dy = Backend::view(model.context_, std::as_const(model.loss_grad_)).data();
     [&]<std::size_t... R>(std::index_sequence<R...>) {
       (
           [&] {
@@ -86,8 +113,11 @@ struct ModelTraining<Model<N, Backend>> {
   template <std::size_t Start>
   static std::string first_non_finite(const model_type& model, const float* input, std::size_t n) {
     static constexpr auto shapes = N::shapes;
-    const auto bad = [](const float* values, std::size_t count) {
-      return std::find_if(values, values + count, [](float v) { return !std::isfinite(v); }) != values + count;
+    std::vector<float> host;
+    const auto bad = [&](const float* values, std::size_t count) {
+      host.resize(count);
+      Backend::download(model.context_, values, count, host.data());
+      return std::find_if(host.begin(), host.end(), [](float v) { return !std::isfinite(v); }) != host.end();
     };
     if (bad(input, n * shapes[Start].size())) return "the input batch holds a non-finite value";
     const auto names = [&]<std::size_t... I>(std::index_sequence<I...>) {

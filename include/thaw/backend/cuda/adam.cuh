@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "thaw/backend/cuda/context.cuh"
 #include "thaw/backend/cuda/kernels.cuh"
+#include "thaw/backend/cuda/memory.cuh"
 #include "thaw/train/adam.hpp"
 
 namespace thaw::cuda {
@@ -60,6 +62,39 @@ inline void adam_update(Context& ctx, const AdamScalars& scalars, float* param, 
          AdamUpdate{scalars, param, grad, thrust::raw_pointer_cast(moments.exp_avg.data()),
                     thrust::raw_pointer_cast(moments.exp_avg_sq.data())},
          "Adam update");
+}
+
+// thaw::train::Adam's moments on the device, one AdamMoments per trainable tensor, for
+// Model<Net, Cuda>: made from (and read back into) the optimizer's host moments.
+struct ResidentAdamMoments final : train::Adam::ResidentMoments {
+  std::vector<AdamMoments> tensors;
+
+  ResidentAdamMoments(const std::vector<std::vector<float>>& exp_avg, const std::vector<std::vector<float>>& exp_avg_sq) {
+    for (const auto& m : exp_avg) tensors.emplace_back(m.size());
+    upload(exp_avg, exp_avg_sq);
+  }
+  void upload(const std::vector<std::vector<float>>& exp_avg,
+              const std::vector<std::vector<float>>& exp_avg_sq) override {
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      thrust::copy(exp_avg[t].begin(), exp_avg[t].end(), tensors[t].exp_avg.begin());
+      thrust::copy(exp_avg_sq[t].begin(), exp_avg_sq[t].end(), tensors[t].exp_avg_sq.begin());
+    }
+  }
+  void download(std::vector<std::vector<float>>& exp_avg, std::vector<std::vector<float>>& exp_avg_sq) override {
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      thrust::copy(tensors[t].exp_avg.begin(), tensors[t].exp_avg.end(), exp_avg[t].begin());
+      thrust::copy(tensors[t].exp_avg_sq.begin(), tensors[t].exp_avg_sq.end(), exp_avg_sq[t].begin());
+    }
+  }
+};
+
+// thaw::train::Adam::step's update of trainable tensor number `tensor` of a Model<Net, Cuda>
+// (found there by argument-dependent lookup): the optimizer's current step, on the device.
+inline void adam_step_resident(train::Adam& adam, std::size_t tensor, DeviceSpan<float> params,
+                               DeviceSpan<const float> grads) {
+  auto& moments = adam.resident_moments<ResidentAdamMoments>();
+  adam_update(*params.context, adam_scalars(adam.options(), adam.steps()), params.data(), grads.data(),
+              moments.tensors.at(tensor), params.size());
 }
 
 }  // namespace thaw::cuda
