@@ -79,9 +79,11 @@ constexpr double paper_lr = 1e-3, lr_gamma = 0.1;
 struct Options {
   std::string train_dir, test_dir, weights, out = "runs/tb_transfer", init, dropout;
   std::vector<std::string> cases{"all"};
-  std::size_t seeds = 1, epochs = 10, lr_step = 7, batch = 32, synthetic_train = 662, synthetic_test = 138;
+  // The defaults are sized for the synthetic run on 2 cores (nine cases in minutes); measured there,
+  // Adam at 3e-4 learned more in 6 epochs than 1e-4 (too slow) or 1e-3 (the mid-level FE diverged).
+  std::size_t seeds = 1, epochs = 6, lr_step = 7, batch = 32, synthetic_train = 662, synthetic_test = 138;
   std::uint64_t seed = 42;
-  double lr = 1e-4;
+  double lr = 3e-4;
   bool resplit = false, paper = false, skip_unreadable = false;
   std::array<bool, case_count> selected{};
 };
@@ -563,7 +565,9 @@ int main(int argc, char** argv) try {
   write_timing(out, runs, std::chrono::duration<double>(Clock::now() - wall_start).count());
   std::printf("results%s: %s\n", synthetic ? " (SYNTHETIC data: a pipeline check, not a finding)" : "",
               (out / "runs").c_str());
-  std::printf("%s", thaw::report::write_report(out).c_str());
+  // p-values compare each case with the paper's proposal, the mid-level FE, when it was run.
+  const std::string reference = fs::exists(out / "runs" / "mid") ? "mid" : cases.front();
+  std::printf("%s", thaw::report::write_report(out, reference).c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "tb_transfer: %s\n", e.what());

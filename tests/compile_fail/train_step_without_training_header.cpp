@@ -5,6 +5,7 @@
 #include <random>
 #include <span>
 
+#include "thaw/core/host_memory.hpp"
 #include "thaw/layers/relu.hpp"
 #include "thaw/model/model.hpp"
 #if !defined(THAW_SHOULD_FAIL)
@@ -12,7 +13,7 @@
 #endif
 
 // A backend with identity kernels: enough for a Model of parameter-free layers, without Eigen.
-struct IdentityBackend {
+struct IdentityBackend : thaw::HostMemory {
   struct context {
     bool training = true;
     bool dropout = true;

@@ -1,0 +1,37 @@
+// thaw/core/host_memory.hpp — the memory hooks Model asks of a backend, for a backend whose
+// memory is the host's (thaw::Cpu, and small test backends): pointers are used as they are and
+// copies are plain copies. A device backend (thaw::Cuda, backend/cuda/cuda.cuh) provides its own.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace thaw {
+
+struct HostMemory {
+  static constexpr bool host_memory = true;
+  using buffer = std::vector<float>;
+  // Grows `b` to n floats; allocation happens only when a larger batch arrives.
+  static float* ensure(buffer& b, std::size_t n) {
+    if (b.size() < n) b.resize(n);
+    return b.data();
+  }
+  // A layer's parameter or gradient vector as the optimizer and the copies see it.
+  template <class Context>
+  static std::span<float> view(Context&, std::vector<float>& v) { return v; }
+  template <class Context>
+  static std::span<const float> view(const Context&, const std::vector<float>& v) { return v; }
+  // n host floats as the input of a pass: `staging` is for backends that must copy.
+  static const float* stage(buffer&, const float* host, std::size_t) { return host; }
+  // Host -> backend memory, and backend memory -> host once the pending work is done.
+  static void upload(const float* host, std::size_t n, float* dst) { std::copy_n(host, n, dst); }
+  template <class Context>
+  static void download(const Context&, const float* src, std::size_t n, float* host) { std::copy_n(src, n, host); }
+  template <class Context>
+  static void seed_dropout(Context& ctx, std::uint64_t seed) { ctx.dropout_rng.seed(seed); }
+};
+
+}  // namespace thaw
