@@ -18,6 +18,7 @@
 #include "thaw/layers/conv2d.hpp"
 #include "thaw/layers/dropout.hpp"
 #include "thaw/layers/flatten.hpp"
+#include "thaw/layers/implementation.hpp"
 #include "thaw/layers/linear.hpp"
 #include "thaw/layers/maxpool2d.hpp"
 #include "thaw/layers/relu.hpp"
@@ -82,25 +83,13 @@ inline void conv2d_backward(Context& ctx, const ConvDims& g, const float* x, con
 template <class L, Shape In, bool Fused>
 struct Layer;
 
-// Layers that move no data: their output is their input.
 template <class L, Shape In, bool Fused>
-  requires(std::is_same_v<L, Flatten> || is_scope_v<L> || (std::is_same_v<L, ReLU> && Fused))
-struct Layer<L, In, Fused> {
-  const float* forward(const float* x, std::size_t, Context&) { return x; }
-  const float* backward(const float*, const float* dy, std::size_t, bool need_dx, Context&) {
-    return need_dx ? dy : nullptr;
-  }
-};
-
-// Gradients exist only for trainable layers: a frozen layer has no such members at all.
-struct ParameterGradients {
-  thrust::device_vector<float> weight_grad, bias_grad;
-};
-struct NoGradients {};
+  requires MovesNoData<L, Fused>
+struct Layer<L, In, Fused> : PassThrough<Context> {};
 
 template <class L, Shape In, bool Fused>
   requires ParameterizedLayer<L>
-struct Layer<L, In, Fused> : std::conditional_t<layer_is_trainable_v<L>, ParameterGradients, NoGradients> {
+struct Layer<L, In, Fused> : GradientsOf<L, thrust::device_vector<float>> {
   static constexpr Shape out = L::output_shape(In);
   static constexpr bool trainable = layer_is_trainable_v<L>;
   thrust::device_vector<float> weight = thrust::device_vector<float>(L::weight_size, 0.0f);
