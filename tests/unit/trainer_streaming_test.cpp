@@ -17,6 +17,7 @@
 
 #include <xtensor/xrandom.hpp>
 
+#include "quiet_trainer.hpp"
 #include "small_net.hpp"
 #include "thaw/data/loader.hpp"
 #include "thaw/data/png.hpp"
@@ -24,6 +25,7 @@
 #include "thaw/train/trainer.hpp"
 
 namespace fs = std::filesystem;
+using thaw_test::quiet_options;
 using thaw_test::SmallBinaryNet;
 using Model = thaw::Model<SmallBinaryNet, thaw::Cpu>;
 
@@ -43,17 +45,6 @@ using LongerPrefix = thaw::Net<thaw::Input<3, 16, 16>, thaw::Scope<"features">, 
 using Tiny = thaw::Net<thaw::Input<3, 32, 32>, thaw::MaxPool2d<2, 2>, thaw::Conv2d<3, 4, 3, 2, 1, thaw::Trainable>,
                        thaw::ReLU, thaw::Flatten, thaw::Linear<256, 1, thaw::Trainable>>;
 
-thaw::train::TrainerOptions options(std::size_t epochs, std::size_t cache_bytes = std::size_t(1) << 30) {
-  thaw::train::TrainerOptions o;
-  o.epochs = epochs;
-  o.batch_size = 4;
-  o.seed = 11;
-  o.adam.lr = 1e-2;
-  o.lr_step = 2;
-  o.cache_bytes = cache_bytes;
-  o.on_epoch = [](const thaw::train::EpochRecord&) {};
-  return o;
-}
 
 // n noise PNGs named like the NLM sets (label in the name), in a fresh folder.
 fs::path image_folder(const std::string& name, std::size_t n, std::size_t side, std::uint64_t seed) {
@@ -106,8 +97,8 @@ TEST_CASE("streaming from a Loader trains to exactly the parameters of the same 
   for (const std::size_t cache_bytes : {std::size_t(1) << 30, std::size_t(0)}) {
     INFO("cache_bytes " << cache_bytes);
     Model in_memory(5), streamed(5);
-    thaw::train::Trainer memory_trainer(in_memory, options(2, cache_bytes));
-    thaw::train::Trainer stream_trainer(streamed, options(2, cache_bytes));
+    thaw::train::Trainer memory_trainer(in_memory, quiet_options(2, {}, cache_bytes));
+    thaw::train::Trainer stream_trainer(streamed, quiet_options(2, {}, cache_bytes));
     const auto expected = memory_trainer.fit(train_memory, &validation_memory);
     const auto history = stream_trainer.fit(train_loader, &validation_loader);
     CHECK(stream_trainer.caching() == (cache_bytes > 0));
@@ -135,7 +126,7 @@ TEST_CASE("a shared, a private and no frozen-prefix cache give the same paramete
           "[trainer][prefix_cache]") {
   const auto train = random_set(22, 1), validation = random_set(8, 2);
   const auto run = [&]<class M>(M& model, std::size_t cache_bytes, std::shared_ptr<thaw::train::PrefixCache> shared) {
-    auto o = options(2, cache_bytes);
+    auto o = quiet_options(2, {}, cache_bytes);
     o.prefix_cache = std::move(shared);
     thaw::train::Trainer trainer(model, o);
     trainer.fit(train, &validation);
@@ -169,7 +160,7 @@ TEST_CASE("a shared, a private and no frozen-prefix cache give the same paramete
 TEST_CASE("a shared prefix cache is refused to another prefix or another set", "[trainer][prefix_cache][errors]") {
   const auto train = random_set(10, 3);
   auto cache = std::make_shared<thaw::train::PrefixCache>();
-  auto o = options(1);
+  auto o = quiet_options(1);
   o.prefix_cache = cache;
   Model first(5);
   thaw::train::Trainer(first, o).fit(train);
@@ -198,7 +189,7 @@ TEST_CASE("streaming memory child", "[.][rss_child]") {
   std::iota(first.begin(), first.end(), std::size_t{0});
   const thaw::data::Loader loader(all.subset(first, "first"), thaw::data::Preprocess{.width = 32, .height = 32});
   thaw::Model<Tiny, thaw::Cpu> model(1);
-  auto o = options(1, /*cache_bytes=*/0);  // nothing kept per image
+  auto o = quiet_options(1, {}, /*cache_bytes=*/0);  // nothing kept per image
   o.batch_size = 32;
   thaw::train::Trainer(model, o).fit(loader);
   std::printf("peak_rss_kB %zu\n", peak_rss_kb());

@@ -8,6 +8,7 @@
 
 #include <xtensor/xrandom.hpp>
 
+#include "quiet_trainer.hpp"
 #include "small_net.hpp"
 #include "thaw/train/trainer.hpp"
 
@@ -29,18 +30,7 @@ thaw::train::Dataset separable(std::size_t n, std::uint64_t seed) {
   return d;
 }
 
-thaw::train::TrainerOptions options(std::size_t epochs, const fs::path& checkpoint = {}, std::size_t cache = 1 << 30) {
-  thaw::train::TrainerOptions o;
-  o.epochs = epochs;
-  o.batch_size = 4;
-  o.seed = 11;
-  o.adam.lr = 1e-2;
-  o.lr_step = 2;
-  o.checkpoint = checkpoint;
-  o.cache_bytes = cache;
-  o.on_epoch = [](const thaw::train::EpochRecord&) {};
-  return o;
-}
+using thaw_test::quiet_options;
 
 fs::path fresh(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("thaw_trainer_" + name + ".safetensors");
@@ -53,8 +43,8 @@ fs::path fresh(const std::string& name) {
 TEST_CASE("Trainer learns, keeps a history, and the frozen-prefix cache changes nothing", "[trainer]") {
   const auto train = separable(22, 1), validation = separable(8, 2);
   Model cached_model(5), plain_model(5);
-  thaw::train::Trainer cached(cached_model, options(6));
-  thaw::train::Trainer plain(plain_model, options(6, {}, /*cache_bytes=*/0));
+  thaw::train::Trainer cached(cached_model, quiet_options(6));
+  thaw::train::Trainer plain(plain_model, quiet_options(6, {}, /*cache_bytes=*/0));
   const auto history = cached.fit(train, &validation);
   plain.fit(train, &validation);
   CHECK(cached.caching());
@@ -71,14 +61,14 @@ TEST_CASE("Trainer learns, keeps a history, and the frozen-prefix cache changes 
 TEST_CASE("a checkpointed run resumes to exactly the parameters of an uninterrupted one", "[trainer][checkpoint]") {
   const auto train = separable(18, 3), validation = separable(6, 4);
   Model straight(7);
-  thaw::train::Trainer(straight, options(5)).fit(train, &validation);
+  thaw::train::Trainer(straight, quiet_options(5)).fit(train, &validation);
 
   const auto path = fresh("resume");
   Model first(7);
-  thaw::train::Trainer(first, options(2, path)).fit(train, &validation);  // stops after epoch 2
+  thaw::train::Trainer(first, quiet_options(2, path)).fit(train, &validation);  // stops after epoch 2
   CHECK(fs::exists(path));
   Model second(99);  // different initial weights: everything must come from the checkpoint
-  thaw::train::Trainer resumed(second, options(5, path));
+  thaw::train::Trainer resumed(second, quiet_options(5, path));
   const auto history = resumed.fit(train, &validation);
   CHECK(history.size() == 5);
   const bool identical = second.state_dict() == straight.state_dict();
@@ -89,9 +79,9 @@ TEST_CASE("a checkpoint of another freeze pattern is refused, naming both", "[tr
   const auto train = separable(8, 5);
   const auto path = fresh("pattern");
   Model model(1);
-  thaw::train::Trainer(model, options(1, path)).fit(train);
+  thaw::train::Trainer(model, quiet_options(1, path)).fit(train);
   thaw::Model<thaw_test::SmallBinaryNetOf<thaw::Trainable>, thaw::Cpu> other(1);
-  CHECK_THROWS_WITH(thaw::train::Trainer(other, options(2, path)),
+  CHECK_THROWS_WITH(thaw::train::Trainer(other, quiet_options(2, path)),
                     Catch::Contains("features.0=F features.3=T classifier.1=T") &&
                         Catch::Contains("this model is [features.0=T features.3=T classifier.1=T]"));
 }
@@ -100,7 +90,7 @@ TEST_CASE("Trainer refuses bad data with the set and the image named", "[trainer
   auto data = separable(4, 6);
   data.labels[2] = 0.5f;
   Model model(1);
-  thaw::train::Trainer trainer(model, options(1));
+  thaw::train::Trainer trainer(model, quiet_options(1));
   CHECK_THROWS_WITH(trainer.fit(data), Catch::Contains("'train': label 2 is 0.5"));
   data = separable(4, 6);
   data.images(3, 0, 0, 0) = NAN;
@@ -110,11 +100,11 @@ TEST_CASE("Trainer refuses bad data with the set and the image named", "[trainer
 TEST_CASE("Trainer trains with the optimizer and schedule it is given, and checkpoints them", "[trainer][optimizer]") {
   const auto train = separable(22, 8), validation = separable(6, 9);
   Model own_model(5), given_model(5);
-  thaw::train::Trainer(own_model, options(3)).fit(train, &validation);  // Adam lr 1e-2, StepLR(2, 0.1) from options
+  thaw::train::Trainer(own_model, quiet_options(3)).fit(train, &validation);  // Adam lr 1e-2, StepLR(2, 0.1) from options
 
   thaw::train::Adam adam(given_model, {.lr = 1e-2});
   thaw::train::StepLR schedule(adam, 2, 0.1);
-  auto o = options(3);
+  auto o = quiet_options(3);
   o.adam = {};
   o.lr_step = 7;
   o.lr_gamma = 0.1;
@@ -176,11 +166,11 @@ TEST_CASE("rerunning a finished run reports it complete and trains nothing", "[t
   const auto train = separable(10, 10);
   const auto path = fresh("complete");
   Model model(4);
-  thaw::train::Trainer(model, options(2, path)).fit(train);
+  thaw::train::Trainer(model, quiet_options(2, path)).fit(train);
   const auto finished = model.state_dict();
 
   Model again(77);
-  auto o = options(2, path);
+  auto o = quiet_options(2, path);
   std::vector<std::string> messages;
   std::size_t epochs_reported = 0;
   o.on_message = [&](const std::string& m) { messages.push_back(m); };
