@@ -190,9 +190,9 @@ TEST_CASE("rerunning a finished run reports it complete and trains nothing", "[t
 
 TEST_CASE("an epoch's seconds include the checkpoint write, so the time left is not too short", "[trainer][checkpoint]") {
   // 4.2 M trainable parameters: the checkpoint (weights and Adam's two moments, ~50 MB, fsync'd)
-  // costs far more than a step on 8 tiny images, so an epoch time that left it out would cover a
-  // small part of fit's wall time, and one that includes it nearly all of it. (An accounting
-  // check, not a speed target: measured 1.00 of fit's time, 0.55 with the write left out.)
+  // costs about as much as the epoch itself, so epoch times that left it out would cover only
+  // part of fit's wall time, and ones that include it nearly all of it. (An accounting check, not
+  // a speed target: measured 1.00 of fit's time, 0.55 with the write left out.)
   using Wide = thaw::Net<thaw::Input<1, 32, 32>, thaw::Scope<"classifier">, thaw::Flatten,
                          thaw::Linear<1024, 4096, thaw::Trainable>, thaw::ReLU, thaw::Linear<4096, 1, thaw::Trainable>>;
   xt::random::seed(5);
