@@ -84,8 +84,9 @@ inline std::pair<double, double> data_range(const LinePlot& plot, bool along_x) 
 }  // namespace detail
 
 inline std::string svg_line_plot(const LinePlot& plot) {
-  auto [x0, x1] = plot.x_range;
-  auto [y0, y1] = plot.y_range;
+  // Plain variables, not structured bindings: the lambdas below capture them (C++20 allows
+  // capturing bindings; clang 14, the sanitizer build's compiler, does not).
+  double x0 = plot.x_range.first, x1 = plot.x_range.second, y0 = plot.y_range.first, y1 = plot.y_range.second;
   if (std::isnan(x0) || std::isnan(x1)) std::tie(x0, x1) = detail::data_range(plot, true);
   if (std::isnan(y0) || std::isnan(y1)) std::tie(y0, y1) = detail::data_range(plot, false);
   const double left = 70, right = plot.width - 210.0, top = 44, bottom = plot.height - 58.0;

@@ -230,7 +230,7 @@ std::string init_linear(Layer& layer, const std::vector<float>& input, std::size
                         std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f / std::sqrt(float(L::in_features)));
-  InitMatrix w(Eigen::Index(L::out_features), Eigen::Index(L::in_features));
+  InitMatrix w(static_cast<Eigen::Index>(L::out_features), static_cast<Eigen::Index>(L::in_features));
   for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = normal(rng);
   const Eigen::Map<const InitMatrix> x(input.data(), Eigen::Index(images), Eigen::Index(L::in_features));
   const InitMatrix pre = x * w.transpose();
