@@ -27,4 +27,11 @@ struct Dropout {
   static std::string name() { return "Dropout(p=" + std::to_string(PercentDropped) + "%)"; }
 };
 
+namespace detail {
+template <class L>
+inline constexpr bool is_dropout_v = false;
+template <std::size_t P>
+inline constexpr bool is_dropout_v<Dropout<P>> = true;
+}  // namespace detail
+
 }  // namespace thaw

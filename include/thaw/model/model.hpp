@@ -27,7 +27,7 @@
 #include "thaw/core/parameters.hpp"
 #include "thaw/core/state_dict.hpp"
 #include "thaw/layers/dropout.hpp"
-#include "thaw/layers/relu.hpp"
+#include "thaw/model/layer_objects.hpp"
 
 namespace thaw {
 
@@ -37,37 +37,6 @@ template <class Model>
 struct ModelTraining;
 
 namespace detail {
-
-// Layer I applies the ReLU that follows it (saves one pass over its output).
-template <class N, std::size_t I>
-constexpr bool applies_next_relu() {
-  if constexpr (I + 1 < N::size)
-    return ParameterizedLayer<typename N::template layer<I>> &&
-           std::is_same_v<typename N::template layer<I + 1>, ReLU>;
-  else
-    return false;
-}
-
-template <class L>
-inline constexpr bool is_dropout_v = false;
-template <std::size_t P>
-inline constexpr bool is_dropout_v<Dropout<P>> = true;
-
-// Layer I is a ReLU already applied by its predecessor.
-template <class N, std::size_t I>
-constexpr bool relu_applied_before() {
-  if constexpr (I > 0) return applies_next_relu<N, I - 1>();
-  else return false;
-}
-
-template <class N, class Backend, class Seq>
-struct layer_objects;
-template <class N, class Backend, std::size_t... I>
-struct layer_objects<N, Backend, std::index_sequence<I...>> {
-  using type = std::tuple<typename Backend::template layer<
-      typename N::template layer<I>, N::shapes[I],
-      applies_next_relu<N, I>() || relu_applied_before<N, I>()>...>;
-};
 
 // Stands in for a missing ModelTraining so that the static_assert is the only error.
 struct training_header_missing {
