@@ -1,9 +1,10 @@
-// examples/cli_options.hpp — what the example programs share around CLI11: whole-number checks
+// examples/cli_options.hpp — what the example programs share around CLI11: whole- and positive-number checks
 // with a plain message, and parsing that answers --help with the usage and anything wrong with
 // one line on stderr (exit 2), so scripts can tell a bad command line from a failed run (exit 1).
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -27,6 +28,19 @@ inline CLI::Validator whole_number(long long minimum, long long maximum = std::n
         return {};
       },
       range);
+}
+
+// A finite number above zero (a learning rate), said as such.
+inline CLI::Validator positive_real() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc{} || end != text.data() + text.size() || !(value > 0) || !std::isfinite(value))
+          return "must be a positive number, got '" + text + "'";
+        return {};
+      },
+      "> 0");
 }
 
 inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
