@@ -49,27 +49,37 @@ struct Tiling {
   constexpr std::size_t count() const { return rows * cols; }
 };
 
-// 4-vector transforms, applied to rows then columns of a 4x4 tile.
-inline void input_1d(const float* d, std::size_t stride, float* t, std::size_t t_stride) {  // B^T d
-  const float d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride];
-  t[0] = d0 - d2, t[t_stride] = d1 + d2, t[2 * t_stride] = d2 - d1, t[3 * t_stride] = d1 - d3;
-}
-
-// V[xi][c][p0 + tile] for channel plane `x` (one image, one channel), zero outside the map.
+// V[xi][c][tile] (tile_stride apart per xi) for one channel plane `x`, zero outside the map.
+// A strip of up to `strip` tiles of one tile row at a time: its 4 input rows (zero-padded)
+// get B^T down the columns in one vectorisable pass, then B across each tile's 4 columns,
+// written as runs of consecutive tiles per position. No per-element bounds tests.
 inline void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_t tile_stride) {
+  constexpr std::size_t strip = 16, width_max = 2 * strip + 2;
   for (std::size_t ty = 0; ty < t.rows; ++ty)
-    for (std::size_t tx = 0; tx < t.cols; ++tx) {
-      float d[16], m[16];
-      const std::ptrdiff_t y0 = std::ptrdiff_t(2 * ty) - 1, x0 = std::ptrdiff_t(2 * tx) - 1;
-      for (std::ptrdiff_t r = 0; r < 4; ++r)
-        for (std::ptrdiff_t s = 0; s < 4; ++s) {
-          const std::size_t yy = std::size_t(y0 + r), xx = std::size_t(x0 + s);  // wraps when < 0
-          d[r * 4 + s] = yy < t.h && xx < t.w ? x[yy * t.w + xx] : 0.0f;
+    for (std::size_t tx0 = 0; tx0 < t.cols; tx0 += strip) {
+      const std::size_t tiles = std::min(strip, t.cols - tx0), width = 2 * tiles + 2;
+      // Input columns x0 - 1 .. x0 + width - 2 of the strip; [lo, hi) of them lie in the map.
+      const std::size_t x0 = 2 * tx0, lo = x0 == 0 ? 1 : 0;
+      const std::size_t hi = std::min(width, t.w + 1 - x0);
+      float d[4][width_max], c[4][width_max];
+      for (std::size_t r = 0; r < 4; ++r) {
+        const std::size_t yy = 2 * ty + r;  // input row yy - 1
+        std::fill_n(d[r], width, 0.0f);
+        if (yy >= 1 && yy <= t.h) std::copy(x + (yy - 1) * t.w + x0 + lo - 1, x + (yy - 1) * t.w + x0 + hi - 1, d[r] + lo);
+      }
+      for (std::size_t j = 0; j < width; ++j) {  // B^T d: rows combine
+        c[0][j] = d[0][j] - d[2][j], c[1][j] = d[1][j] + d[2][j];
+        c[2][j] = d[2][j] - d[1][j], c[3][j] = d[1][j] - d[3][j];
+      }
+      float* dst = v + ty * t.cols + tx0;
+      for (std::size_t k = 0; k < 4; ++k) {  // (B^T d) B: columns combine, per tile
+        float* out = dst + 4 * k * tile_stride;
+        for (std::size_t i = 0; i < tiles; ++i) {
+          const float a = c[k][2 * i], b = c[k][2 * i + 1], e = c[k][2 * i + 2], f = c[k][2 * i + 3];
+          out[i] = a - e, out[tile_stride + i] = b + e, out[2 * tile_stride + i] = e - b,
+          out[3 * tile_stride + i] = b - f;
         }
-      for (int s = 0; s < 4; ++s) input_1d(d + s, 4, m + s, 4);   // columns: B^T d
-      for (int r = 0; r < 4; ++r) input_1d(m + 4 * r, 1, d + 4 * r, 1);  // rows: (B^T d) B
-      float* dst = v + ty * t.cols + tx;
-      for (std::size_t xi = 0; xi < positions; ++xi) dst[xi * tile_stride] = d[xi];
+      }
     }
 }
 
