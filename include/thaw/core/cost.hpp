@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <utility>
 
-#include "thaw/backend/cpu/conv_algorithm.hpp"
+#include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/net.hpp"
 
 namespace thaw {
@@ -20,7 +20,7 @@ struct Cost {
   std::size_t optimizer_state_bytes = 0;  // model: Adam's two moments per trainable parameter
   // The FLOPs above count the direct algorithm (as torchvision's metadata does); these count
   // what the CPU backend runs, Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions
-  // (backend/cpu/conv_algorithm.hpp).
+  // (core/conv_algorithm.hpp).
   std::size_t cpu_forward_flops = 0;
   std::size_t cpu_backward_flops = 0;
 };

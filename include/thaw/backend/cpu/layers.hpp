@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
-#include "thaw/backend/cpu/conv_algorithm.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
 #include "thaw/backend/cpu/winograd.hpp"
+#include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/net.hpp"
 #include "thaw/layers/adaptive_avgpool2d.hpp"
 #include "thaw/layers/conv2d.hpp"

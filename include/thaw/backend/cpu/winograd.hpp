@@ -11,7 +11,7 @@
 //   U = G g G^T (filter, 4x4)   V = B^T d B (input tile d at rows 2ty-1.., cols 2tx-1..)
 //   y = A^T (U . V) A (2x2)     dU = (A dy A^T) . V   dg = G^T dU G   (weight gradient)
 // The data gradient is the same convolution of the output gradient with the kernel rotated by
-// 180 degrees and its channels transposed. Selection per layer and pass: conv_algorithm.hpp.
+// 180 degrees and its channels transposed. Selection per layer and pass: core/conv_algorithm.hpp.
 #pragma once
 
 #include <algorithm>
@@ -270,7 +270,7 @@ inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, c
 }
 
 // Backward of y = act(conv3x3(x, W) + b), same contract as conv2d_backward; each gradient runs
-// Winograd or im2col + GEMM as the layer's type decided (conv_algorithm.hpp).
+// Winograd or im2col + GEMM as the layer's type decided (core/conv_algorithm.hpp).
 template <bool WinogradData, bool WinogradWeight>
 void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
                               std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
