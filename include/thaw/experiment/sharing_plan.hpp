@@ -49,11 +49,9 @@ struct SharingPlan<Backend, std::tuple<Case...>> {
     return first;
   }();
 
-  // A prefix of markers alone (fine-tuning's, whose first real layer trains) costs nothing.
-  static constexpr std::array<bool, count> computes{
-      hana::any_of(frozen_prefix_layers<typename Case::net, Backend>(), [](auto layer) {
-        return hana::bool_c<ParameterizedLayer<typename decltype(layer)::type>>;
-      })...};
+  // A prefix of markers alone (fine-tuning's, whose first real layer trains) costs nothing, and
+  // the Trainer does not cache it.
+  static constexpr std::array<bool, count> computes{Model<typename Case::net, Backend>::frozen_prefix_computes...};
 
   // How many cases use case i's prefix (itself included).
   static constexpr std::size_t group_size(std::size_t i) {

@@ -158,6 +158,13 @@ class Model {
     return p;
   }(std::make_index_sequence<N::size>{});
   static constexpr Shape frozen_prefix_shape = N::shapes[frozen_prefix];
+  // Whether that prefix holds a layer with parameters. One of markers alone (fine-tuning's,
+  // whose first real layer trains) computes nothing: caching it would only copy the images.
+  static constexpr bool frozen_prefix_computes = [] {
+    for (std::size_t i = 0; i < frozen_prefix; ++i)
+      if (N::has_parameters[i]) return true;
+    return false;
+  }();
 
   // The output of layers [0, frozen_prefix) for n images (NCHW rows; valid until the next pass).
   // These two run on, and return, the backend's memory: forward_from<0> is the resident

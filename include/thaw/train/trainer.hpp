@@ -182,11 +182,11 @@ class Trainer {
   template <class TS, class VS>
   void prepare_cache(const TS& train, const VS* validation) {
     train_table_ = validation_table_ = nullptr;
+    cache_ = nullptr;
+    if (!Model::frozen_prefix_computes || (!options_.prefix_cache && options_.cache_bytes == 0)) return;
     cache_ = options_.prefix_cache;
-    if (!cache_ && (prefix == 0 || options_.cache_bytes == 0)) return;
     if (!cache_) cache_ = std::make_shared<PrefixCache>(options_.cache_bytes);
     cache_->bind(prefix_fingerprint(model_), prefix_floats, who);  // a shared one refuses another prefix
-    if (prefix == 0) return;
     train_table_ = cache_->table("train", train.size(), source_identity(train), who);
     if (validation) validation_table_ = cache_->table("validation", validation->size(), source_identity(*validation), who);
   }
