@@ -32,6 +32,7 @@ using Plan = thaw::experiment::SharingPlan<thaw::Cpu, Cases>;
 static_assert(Plan::group[index_of("mid")] == Plan::group[index_of("cl3")] &&
                   Plan::group[index_of("mid")] == Plan::group[index_of("hm")] && Plan::computes[index_of("mid")],
               "mid-level FE, CL3-FE and H-M level FE freeze the same conv1-conv2 prefix: one cache could serve all three");
+
 // "AlexNet<Freeze, Freeze, Train, Train, Freeze>": the conv layers' modes, and the linear
 // layers' too where they differ from AlexNet's defaults (FC1, FC2 frozen, FC3 trained).
 template <class N>

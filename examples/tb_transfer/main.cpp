@@ -11,7 +11,8 @@
 // with the same ones it resumes), runs/<slug>/seed-<seed>/{run.json, model.safetensors} per case
 // and seed (run.json, written last, marks it done; checkpoint.safetensors exists while it trains),
 // figures/ (deconvnet grids and figures.json) and timing.json; all written atomically. `--help`
-// lists every option and what --paper sets.
+// lists every option and what --paper sets. The parts: options.hpp (the command line),
+// case_run.hpp (one seed's cases), run_folder.hpp (what OUT keeps besides the report).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
