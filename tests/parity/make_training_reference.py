@@ -1,23 +1,32 @@
 #!/usr/bin/env python3
 """PyTorch references for thaw's training parity test: the nine freeze patterns of the paper.
 
-One set of seeded weights (He-normal as make_alexnet_reference.py, the head scaled by 0.01)
-and one batch of 2 images with labels (redrawn until no max-pool window has a near-tie); for
-each case (freeze pattern via requires_grad, dropout off, train mode): the BCEWithLogits loss
-and every trainable tensor's gradient at the initial weights; then 10 Adam steps (lr 1e-4, L2
-weight decay 1e-3) with StepLR(step_size=3, gamma=0.1) stepped after each one: the 10 losses,
-and the trainable tensors and their gradients at a step from 5 on (after one decay of the
-rate, the first such step without a max-pool near-tie), where thaw restarts from PyTorch's
-parameters.
+In three steps, CTest ordering them:
+1. make_training_reference.py OUT: one set of seeded weights (He-normal as
+   make_alexnet_reference.py, the head scaled by 0.01) and one batch of 2 images with labels;
+   for each case (freeze pattern via requires_grad, dropout off, train mode) 10 Adam steps (lr
+   1e-4, L2 weight decay 1e-3) with StepLR(step_size=3, gamma=0.1) stepped after each one: the 10
+   losses, and the trainable tensors at step RESTART (after one decay of the rate), where thaw
+   restarts from PyTorch's parameters.
+2. thaw's test "[write-decisions]" runs one pass at the initial weights (OUT/case<i>/pass0), one
+   at the restart point (OUT/case<i>/pass<RESTART>) and one mid-level pass with dropout on
+   (OUT/dropout), and writes what it decided in each: every ReLU's mask, every max-pool's
+   switches, every dropout mask.
+3. make_training_reference.py --through-decisions OUT: for each of those passes, PyTorch's loss
+   and trainable gradients computed through thaw's decisions, and how many of them disagree with
+   PyTorch's own by more than float noise (the test requires none).
 
-The parameters after the free-running steps are deliberately not written: Adam moves every
+Why through thaw's decisions: thaw and PyTorch sum in different orders (and each CPU family's
+kernels in others again), so a pre-activation within rounding of zero, or two maxima of a pool
+window within rounding of each other, can be decided either way; one such flip moves a gradient
+by a whole unit's contribution (0.9% was seen). With the decisions shared, as dropout masks are,
+the gradients differ by rounding only, on every CPU; the disagreement count keeps the decisions
+themselves tested.
+
+The parameters after the free-running steps are deliberately not compared: Adam moves every
 entry by about lr whatever its gradient's size, so entries whose gradient is at rounding level
-take steps whose sign is noise, and ReLUs near zero amplify that; two PyTorch builds (AVX2 and
-AVX-512 kernels) already disagree there by up to 6% of a tensor's largest value.
-
-Usage: make_training_reference.py OUT_DIR            (the references above)
-       make_training_reference.py --dropout OUT_DIR  (after thaw wrote its dropout masks to
-           OUT_DIR/dropout: the mid-level FE's loss and gradients with those masks)
+take steps whose sign is noise; two PyTorch builds (AVX2 and AVX-512 kernels) already disagree
+there by up to 6% of a tensor's largest value.
 """
 import copy
 import json
@@ -34,61 +43,20 @@ from make_alexnet_reference import reinitialise  # this script's folder is on sy
 CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("fine-tuning", "TTTTT"),
          ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
          ("H-M level FE", "FFTTT")]
-CONV_INDICES = [0, 3, 6, 8, 10]  # CL1..CL5 in torchvision's `features`
-CONV_KEYS = [f"features.{i}" for i in CONV_INDICES]
-FIRST_RESTART = 5  # thaw restarts from the first step from here on without a max-pool near-tie
+CONV_KEYS = [f"features.{i}" for i in (0, 3, 6, 8, 10)]  # CL1..CL5 in torchvision's `features`
+RESTART = 5
+DROPOUT_P = 0.5  # thaw's Dropout<0.5>, torchvision's default
+# A decision counts as a disagreement when PyTorch's own is clear by more than this fraction of
+# the layer's largest input: the forward parity test's tolerance.
+MARGIN = 1e-4
 
 
-def base_model(generator):
+def base_model():
     model = torchvision.models.alexnet(num_classes=1)
-    reinitialise(model, generator)
-    with torch.no_grad():  # small initial logits: a loss near log 2 and smooth Adam steps
-        model.classifier[6].weight.mul_(0.01)
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0  # dropout off, as thaw's set_dropout(false)
     return model.train()
-
-
-def has_pooling_near_tie(model, x, above=0):
-    """Whether some max-pool window (of those at features index >= `above`, the ones a gradient
-    passes through) holds two (non-zero) maxima within float noise of each other: thaw and
-    PyTorch sum in different orders, may pick different maxima there, and would then route that
-    window's gradient differently, a legitimate difference the test must avoid."""
-    inputs = []
-    hooks = [m.register_forward_hook(lambda m, i, o: inputs.append(i[0].detach()))
-             for index, m in enumerate(model.features) if isinstance(m, torch.nn.MaxPool2d) and index >= above]
-    with torch.no_grad():
-        model(x)
-    for h in hooks:
-        h.remove()
-    for t in inputs:
-        windows = torch.nn.functional.unfold(t.reshape(-1, 1, *t.shape[2:]), kernel_size=3, stride=2)
-        top = windows.topk(2, dim=1).values
-        gap = top[:, 0] - top[:, 1]
-        if bool(((top[:, 0] > 0) & (gap <= 2e-6 * top[:, 0].abs())).any()):
-            return True
-    return False
-
-
-def weights_and_input(out, seed, batch):
-    """Seeded weights (saved as <key>.npy under out/weights) and a batch of images drawn until
-    no max-pool window has a near-tie (saved as out/input.npy)."""
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    model = base_model(generator)
-    os.makedirs(os.path.join(out, "weights"), exist_ok=True)
-    for key, tensor in model.state_dict().items():
-        np.save(os.path.join(out, "weights", key + ".npy"), tensor.numpy())
-    for attempt in range(50):
-        x = torch.randn(batch, 3, 224, 224, generator=generator)
-        if not has_pooling_near_tie(model, x):
-            break
-    else:
-        raise RuntimeError("every input drawn had a near-tie in a max-pool window")
-    print(f"input drawn {attempt + 1} time(s) to avoid max-pool near-ties")
-    np.save(os.path.join(out, "input.npy"), x.numpy())
-    return model, x
 
 
 def trainable_keys(pattern):
@@ -97,8 +65,18 @@ def trainable_keys(pattern):
 
 
 def main(out):
+    torch.manual_seed(2020)
     torch.set_num_threads(2)
-    base, x = weights_and_input(out, 2020, 2)
+    generator = torch.Generator().manual_seed(2020)
+    base = base_model()
+    reinitialise(base, generator)
+    with torch.no_grad():  # small initial logits: a loss near log 2 and smooth Adam steps
+        base.classifier[6].weight.mul_(0.01)
+    os.makedirs(os.path.join(out, "weights"), exist_ok=True)
+    for key, tensor in base.state_dict().items():
+        np.save(os.path.join(out, "weights", key + ".npy"), tensor.numpy())
+    x = torch.randn(2, 3, 224, 224, generator=generator)
+    np.save(os.path.join(out, "input.npy"), x.numpy())
     y = torch.tensor([[0.0], [1.0]])
     np.save(os.path.join(out, "labels.npy"), y.numpy().ravel())
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -111,78 +89,98 @@ def main(out):
         for key, p in model.named_parameters():
             p.requires_grad_(key in keys)
         params = dict(model.named_parameters())
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        for key in keys:
-            np.save(os.path.join(case_dir, f"grad.{key}.npy"), params[key].grad.numpy())
-        losses = [loss.item()]
-        model.zero_grad()
         optimizer = torch.optim.Adam([params[k] for k in keys], lr=1e-4, betas=(0.9, 0.999), eps=1e-8,
                                      weight_decay=1e-3)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
         steps = []
-        restart = None
-        # Max-pools below the lowest trainable conv route no gradient: their near-ties don't matter.
-        lowest = CONV_INDICES[pattern.index("T")] if "T" in pattern else len(model.features)
         for step in range(10):
+            if step == RESTART:
+                for key in keys:
+                    np.save(os.path.join(case_dir, f"at{step}.{key}.npy"), params[key].detach().numpy())
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
-            if restart is None and step >= FIRST_RESTART and not has_pooling_near_tie(model, x, above=lowest):
-                restart = step
-                for key in keys:
-                    np.save(os.path.join(case_dir, f"at{step}.{key}.npy"), params[key].detach().numpy())
-                    np.save(os.path.join(case_dir, f"grad{step}.{key}.npy"), params[key].grad.numpy())
             optimizer.step()
             scheduler.step()
             steps.append(loss.item())
-        if restart is None:
-            raise RuntimeError(f"{name}: a max-pool near-tie at every step from {FIRST_RESTART}; choose another seed")
-        summary[name] = {"index": index, "loss": losses[0], "step_losses": steps, "trainable": keys,
-                         "restart_step": restart}
+        summary[name] = {"index": index, "step_losses": steps, "trainable": keys, "restart_step": RESTART}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(f"wrote training references for {len(CASES)} cases with torch {torch.__version__} to {out}")
 
 
-class GivenMask(torch.nn.Module):
-    """Inverted dropout (p = 0.5) with a mask given from outside: thaw's, read from a file."""
+def forward_through(model, x, folder):
+    """The model's forward pass with thaw's decisions from `folder`: each ReLU multiplies by
+    thaw's mask, each max-pool takes the input at thaw's switch, each dropout whose mask is there
+    applies it. Returns the logits and, per decision layer, the number of disagreements."""
+    disagreements = {}
 
-    def __init__(self, mask):
-        super().__init__()
-        self.mask = mask
+    def load(kind, key):
+        return torch.from_numpy(np.load(os.path.join(folder, f"{kind}.{key}.npy")))
 
-    def forward(self, x):
-        return x * self.mask * 2.0
+    def through(key, module, h):
+        if isinstance(module, torch.nn.ReLU):
+            mask = load("mask", key).reshape(h.shape).to(h.dtype)
+            with torch.no_grad():
+                clear = h.abs() > MARGIN * h.abs().max()
+                disagreements[key] = int(((h > 0) != (mask > 0)).logical_and(clear).sum())
+            return h * mask
+        if isinstance(module, torch.nn.MaxPool2d):
+            switches = load("switches", key).long()
+            taken = h.flatten(2).gather(2, switches.flatten(2)).reshape(switches.shape)
+            with torch.no_grad():
+                disagreements[key] = int((module(h) - taken > MARGIN * h.abs().max()).sum())
+            return taken
+        if isinstance(module, torch.nn.Dropout) and os.path.exists(os.path.join(folder, f"mask.{key}.npy")):
+            return h * load("mask", key).reshape(h.shape).to(h.dtype) / (1 - DROPOUT_P)
+        return module(h)
+
+    h = x
+    for i, module in enumerate(model.features):
+        h = through(f"features.{i}", module, h)
+    h = torch.flatten(model.avgpool(h), 1)
+    for i, module in enumerate(model.classifier):
+        h = through(f"classifier.{i}", module, h)
+    return h, disagreements
 
 
-def dropout_references(out):
-    """The mid-level FE's loss and gradients with dropout on, through the masks thaw drew."""
-    torch.set_num_threads(2)
-    folder = os.path.join(out, "dropout")
-    model = base_model(torch.Generator().manual_seed(0))
-    model.load_state_dict({k: torch.from_numpy(np.load(os.path.join(out, "weights", k + ".npy")))
-                           for k in model.state_dict()})
-    for index in (0, 3):  # classifier.0 and classifier.3 are torchvision's two Dropouts
-        mask = np.load(os.path.join(folder, f"mask.classifier.{index}.npy"))
-        model.classifier[index] = GivenMask(torch.from_numpy(mask))
-    keys = trainable_keys(CASES[0][1])
+def gradients_through(model, keys, x, y, folder):
+    """Loss and gradients of `keys` through thaw's decisions in `folder`, written there."""
     params = dict(model.named_parameters())
     for key, p in params.items():
         p.requires_grad_(key in keys)
-    x = torch.from_numpy(np.load(os.path.join(out, "input.npy")))
-    y = torch.from_numpy(np.load(os.path.join(out, "labels.npy"))).reshape(-1, 1)
-    loss = torch.nn.BCEWithLogitsLoss()(model(x), y)
+        p.grad = None
+    logits, disagreements = forward_through(model, x, folder)
+    loss = torch.nn.BCEWithLogitsLoss()(logits, y)
     loss.backward()
     for key in keys:
         np.save(os.path.join(folder, f"grad.{key}.npy"), params[key].grad.numpy())
     with open(os.path.join(folder, "summary.json"), "w") as f:
-        json.dump({"loss": loss.item(), "trainable": keys}, f, indent=1)
-    print(f"wrote the dropout reference (mid-level FE, thaw's masks) to {folder}")
+        json.dump({"loss": loss.item(), "trainable": keys, "disagreements": disagreements}, f, indent=1)
+
+
+def through_decisions(out):
+    torch.set_num_threads(2)
+    initial = {k: torch.from_numpy(np.load(os.path.join(out, "weights", k + ".npy")))
+               for k in base_model().state_dict()}
+    x = torch.from_numpy(np.load(os.path.join(out, "input.npy")))
+    y = torch.from_numpy(np.load(os.path.join(out, "labels.npy"))).reshape(-1, 1)
+    model = base_model()
+    for index, (name, pattern) in enumerate(CASES):
+        case_dir = os.path.join(out, f"case{index}")
+        keys = trainable_keys(pattern)
+        model.load_state_dict(initial)
+        gradients_through(model, keys, x, y, os.path.join(case_dir, "pass0"))
+        model.load_state_dict({**initial, **{k: torch.from_numpy(np.load(os.path.join(case_dir, f"at{RESTART}.{k}.npy")))
+                                             for k in keys}})
+        gradients_through(model, keys, x, y, os.path.join(case_dir, f"pass{RESTART}"))
+    model.load_state_dict(initial)
+    gradients_through(model, trainable_keys(CASES[0][1]), x, y, os.path.join(out, "dropout"))
+    print(f"wrote PyTorch's gradients through thaw's decisions for {2 * len(CASES) + 1} passes under {out}")
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--dropout":
-        dropout_references(sys.argv[2])
+    if sys.argv[1] == "--through-decisions":
+        through_decisions(sys.argv[2])
     else:
         main(sys.argv[1])

@@ -1,13 +1,15 @@
 // tests/parity/training_parity_test.cpp — thaw's training step against PyTorch's for the
 // paper's nine freeze patterns (make_training_reference.py writes the references at test
 // time): the loss and every trainable gradient of one backward pass within 1e-4 relative, at
-// the initial weights and again at PyTorch's weights after five Adam steps; the losses of 10
-// steps across StepLR boundaries within 1e-3; frozen tensors bit-identical; the same with
-// dropout on through thaw's masks; and the trainer's frozen-prefix cache on the real network.
+// the initial weights and again at PyTorch's weights after five Adam steps, PyTorch computing
+// through thaw's ReLU, max-pool and dropout decisions (and none of them disagreeing with its
+// own beyond float noise); the losses of 10 steps across StepLR boundaries within 1e-3; frozen
+// tensors bit-identical; and the trainer's frozen-prefix cache on the real network.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,24 +45,63 @@ double relative(const xt::xarray<float>& a, const xt::xarray<float>& b) {
 
 xt::xarray<float> load(const fs::path& path) { return xt::load_npy<float>(path.string()); }
 
-// A pass's loss and every trainable gradient against PyTorch's (<references><key>.npy), 1e-4 relative.
+// thaw's last pass against PyTorch's through the same decisions (make_training_reference.py
+// --through-decisions wrote `folder`): no decision disagrees beyond float noise, and the loss
+// and every trainable gradient are within 1e-4 relative.
 template <class Model>
-void check_against(const Model& model, float loss, double expected_loss, const std::vector<std::string>& keys,
-                   const fs::path& references) {
-  CHECK(loss == Approx(expected_loss).epsilon(1e-4));
+void check_against(const Model& model, float loss, const fs::path& folder) {
+  INFO("pass in " << folder.string());
+  std::ifstream in(folder / "summary.json");
+  const auto expected = nlohmann::json::parse(in);
+  std::size_t decisions = 0;
+  for (const auto& [layer, count] : expected["disagreements"].items()) {
+    INFO("decisions of " << layer);
+    CHECK(count.template get<int>() == 0);
+    ++decisions;
+  }
+  CHECK(decisions == 10);  // 7 ReLUs, 3 max-pools
+  CHECK(loss == Approx(expected["loss"].get<double>()).epsilon(1e-4));
+  const auto keys = expected["trainable"].get<std::vector<std::string>>();
   const auto grads = model.gradients();
   REQUIRE(grads.size() == keys.size());
   for (const auto& key : keys) {
     INFO("gradient of " << key);
-    CHECK(relative(grads.at(key), load(references.string() + key + ".npy")) <= 1e-4);
+    CHECK(relative(grads.at(key), load(folder / ("grad." + key + ".npy"))) <= 1e-4);
   }
 }
 
-// One backward pass of `model` on (x, labels), checked as above.
-template <class Model>
-void check_gradients(Model& model, const xt::xtensor<float, 4>& x, const std::vector<float>& labels,
-                     double expected_loss, const std::vector<std::string>& keys, const fs::path& references) {
-  check_against(model, model.compute_gradients(x, labels), expected_loss, keys, references);
+// What thaw decided in the model's last pass, for PyTorch to compute through: each ReLU's mask
+// and each max-pool's switches (flat index in the input plane) and, with dropout on, each
+// dropout mask; named by torchvision's module keys.
+template <class Net>
+void write_decisions(const thaw::Model<Net, thaw::Cpu>& model, std::size_t batch, bool dropout,
+                     const fs::path& folder) {
+  fs::create_directories(folder);
+  const auto dump = [&](const std::string& name, const auto& array) {
+    xt::dump_npy((folder / (name + ".npy")).string(), array);
+  };
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using L = typename Net::template layer<I>;
+          constexpr thaw::Shape out = Net::shapes[I + 1];
+          if constexpr (std::is_same_v<L, thaw::ReLU>) {
+            dump("mask." + Net::key(I), xt::xtensor<std::uint8_t, 4>(xt::cast<std::uint8_t>(model.activation(I) > 0.f)));
+          } else if constexpr (requires { L::kernel; L::stride; } && !requires { L::padding; }) {  // a max-pool
+            const auto& switches = model.template layer<I>().switches;
+            xt::xtensor<std::int32_t, 4> s = xt::zeros<std::int32_t>({batch, out.c, out.h, out.w});
+            std::copy_n(switches.begin(), s.size(), s.begin());
+            dump("switches." + Net::key(I), s);
+          } else if constexpr (thaw::detail::is_dropout_v<L>) {
+            if (!dropout) return;
+            const auto& kept = model.template layer<I>().kept;
+            xt::xtensor<std::uint8_t, 2> mask = xt::zeros<std::uint8_t>({batch, out.size()});
+            std::copy_n(kept.begin(), mask.size(), mask.begin());
+            dump("mask." + Net::key(I), mask);
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<Net::size>{});
 }
 
 struct Inputs {
@@ -76,23 +117,39 @@ Inputs inputs() {
           std::vector<float>(labels.begin(), labels.end())};
 }
 
+// Case `index` of the paper at its two check points: the initial weights, and PyTorch's
+// parameters at the restart step; f(model, folder of that pass) after each pass.
+template <class Net, class F>
+void for_each_pass(thaw::Model<Net, thaw::Cpu>& model, std::size_t index, const nlohmann::json& expected, F&& f) {
+  const fs::path case_dir = oracle_dir() / ("case" + std::to_string(index));
+  const auto [initial, x, labels] = inputs();
+  const auto keys = expected["trainable"].get<std::vector<std::string>>();
+  const std::string restart = std::to_string(expected["restart_step"].get<std::size_t>());
+  thaw::StateDict at_restart = initial;
+  for (const auto& key : keys) at_restart[key] = load(case_dir / ("at" + restart + "." + key + ".npy"));
+  model.train();
+  model.set_dropout(false);
+  using Pass = std::pair<const thaw::StateDict*, std::string>;
+  for (const auto& [weights, pass] : {Pass{&initial, "pass0"}, Pass{&at_restart, "pass" + restart}}) {
+    model.load_state_dict(*weights);
+    f(model.compute_gradients(x, labels), case_dir / pass);
+  }
+}
+
 template <class Net>
 void check_case(std::size_t index, std::string_view name, const nlohmann::json& summary) {
   INFO("case " << index << " (" << name << ")");
-  const fs::path case_dir = oracle_dir() / ("case" + std::to_string(index));
   const auto expected = summary.at(std::string(name));
-  const auto [initial, x, labels] = inputs();
-  const auto keys = expected["trainable"].get<std::vector<std::string>>();
-
   thaw::Model<Net, thaw::Cpu> model;
-  model.load_state_dict(initial);
-  model.train();
-  model.set_dropout(false);
-  check_gradients(model, x, labels, expected["loss"].get<double>(), keys, case_dir / "grad.");
+  // One pass at the initial weights, one at PyTorch's parameters of the restart step.
+  for_each_pass(model, index, expected, [&](float loss, const fs::path& pass) { check_against(model, loss, pass); });
 
   // Ten Adam steps (L2 decay on) with StepLR(3, 0.1) after each. The losses are smooth in the
-  // parameters, so they follow PyTorch's closely; the parameters themselves are compared below
-  // at a restart from PyTorch's, and the optimizer's arithmetic in adam_parity_test.cpp.
+  // parameters, so they follow PyTorch's closely; the parameters themselves are compared through
+  // the restart above, and the optimizer's arithmetic in adam_parity_test.cpp.
+  const auto [initial, x, labels] = inputs();
+  const auto keys = expected["trainable"].get<std::vector<std::string>>();
+  model.load_state_dict(initial);
   thaw::train::Adam optimizer(model, {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .weight_decay = 1e-3});
   thaw::train::StepLR scheduler(optimizer, 3, 0.1);
   const auto step_losses = expected["step_losses"].get<std::vector<double>>();
@@ -108,15 +165,19 @@ void check_case(std::size_t index, std::string_view name, const nlohmann::json& 
     if (std::find(keys.begin(), keys.end(), key) == keys.end())
       CHECK(std::equal(value.begin(), value.end(), initial.at(key).begin()));
   }
+}
 
-  // Step by step: from PyTorch's parameters after five updates, thaw's gradients are PyTorch's.
-  const auto restart = expected["restart_step"].get<std::size_t>();
-  const std::string step = std::to_string(restart);
-  thaw::StateDict at_restart = initial;
-  for (const auto& key : keys) at_restart[key] = load(case_dir / ("at" + step + "." + key + ".npy"));
-  model.load_state_dict(at_restart);
-  INFO("at PyTorch's parameters of step " << step);
-  check_gradients(model, x, labels, step_losses[restart], keys, case_dir / ("grad" + step + "."));
+// f(case index, name, net type tag) for the paper's nine cases, in thaw::paper::cases order.
+template <class F>
+std::size_t for_each_case(F&& f) {
+  std::size_t index = 0;
+  std::apply([&](auto... c) { (f(index++, c.name, c), ...); }, thaw::paper::cases);
+  return index;
+}
+
+nlohmann::json summary() {
+  std::ifstream in(oracle_dir() / "summary.json");
+  return nlohmann::json::parse(in);
 }
 
 // The mid-level FE in train mode with dropout on, its masks drawn from `seed`.
@@ -130,64 +191,44 @@ struct WithDropout {
     model.seed_dropout(seed);
     loss = model.compute_gradients(x, labels);
   }
-  // f(key, mask as 0/1 floats [batch, features]) for each dropout layer of the last pass.
-  template <class F>
-  void for_each_mask(F&& f) const {
-    using Net = thaw::paper::MidLevelFE;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            if constexpr (thaw::detail::is_dropout_v<typename Net::template layer<I>>) {
-              const auto& kept = model.template layer<I>().kept;
-              const std::size_t features = Net::shapes[I].size(), batch = kept.size() / features;
-              xt::xtensor<float, 2> mask = xt::zeros<float>({batch, features});
-              std::copy_n(kept.begin(), mask.size(), mask.begin());
-              f(Net::key(I), mask);
-            }
-          }(),
-          ...);
-    }(std::make_index_sequence<Net::size>{});
-  }
 };
 constexpr std::uint64_t dropout_seed = 7;
 
 }  // namespace
 
 TEST_CASE("training steps of the nine paper cases match PyTorch", "[parity][training]") {
-  std::ifstream in(oracle_dir() / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
-  std::size_t index = 0;
-  std::apply([&](auto... c) { (check_case<typename decltype(c)::net>(index++, c.name, summary), ...); },
-             thaw::paper::cases);
-  CHECK(index == 9);
+  const auto expected = summary();
+  const std::size_t cases = for_each_case([&](std::size_t index, std::string_view name, auto c) {
+    check_case<typename decltype(c)::net>(index, name, expected);
+  });
+  CHECK(cases == 9);
 }
 
-// Run by CTest before make_training_reference.py --dropout, which uses these masks.
-TEST_CASE("write the masks of a dropout-on pass for PyTorch", "[.][write-masks]") {
-  const fs::path folder = oracle_dir() / "dropout";
-  fs::create_directories(folder);
-  WithDropout(dropout_seed).for_each_mask([&](const std::string& key, const xt::xtensor<float, 2>& mask) {
-    xt::dump_npy((folder / ("mask." + key + ".npy")).string(), mask);
+// Run by CTest before make_training_reference.py --through-decisions, which reads them.
+TEST_CASE("write thaw's decisions of each checked pass for PyTorch", "[.][write-decisions]") {
+  const auto expected = summary();
+  const auto batch = inputs().labels.size();
+  for_each_case([&](std::size_t index, std::string_view name, auto c) {
+    thaw::Model<typename decltype(c)::net, thaw::Cpu> model;
+    for_each_pass(model, index, expected.at(std::string(name)),
+                  [&](float, const fs::path& pass) { write_decisions(model, batch, false, pass); });
   });
+  WithDropout run(dropout_seed);
+  write_decisions(run.model, batch, true, oracle_dir() / "dropout");
 }
 
 TEST_CASE("mid-level FE with dropout on: loss and gradients through the same masks as PyTorch", "[parity][dropout]") {
   const fs::path folder = oracle_dir() / "dropout";
-  std::ifstream in(folder / "summary.json");
-  const auto expected = nlohmann::json::parse(in);
   WithDropout run(dropout_seed);
-  std::size_t masks = 0;
-  run.for_each_mask([&](const std::string& key, const xt::xtensor<float, 2>& mask) {
+  for (const char* key : {"classifier.0", "classifier.3"}) {
     INFO("mask of " << key);
-    CHECK(mask == load(folder / ("mask." + key + ".npy")));  // the seed decides the mask
-    const float kept = xt::mean(mask)();
-    CHECK(kept > 0.45f);  // p = 0.5: both outcomes well represented, so the test has teeth
-    CHECK(kept < 0.55f);
-    ++masks;
-  });
-  CHECK(masks == 2);
-  check_against(run.model, run.loss, expected["loss"].get<double>(),
-                expected["trainable"].get<std::vector<std::string>>(), folder / "grad.");
+    const auto written = xt::load_npy<std::uint8_t>((folder / ("mask." + std::string(key) + ".npy")).string());
+    const double kept = xt::mean(written)();
+    CHECK(kept > 0.45);  // p = 0.5: both outcomes well represented, so the test has teeth
+    CHECK(kept < 0.55);
+  }
+  // The same seed draws the same masks, so PyTorch's pass went through this pass's decisions.
+  check_against(run.model, run.loss, folder);
 }
 
 TEST_CASE("mid-level FE: the frozen-prefix cache gives bit-identical training", "[training][cache]") {
