@@ -2,6 +2,8 @@
 // reported as images/s. forward_vs_torch.py runs it beside PyTorch on the same machine.
 #include <benchmark/benchmark.h>
 
+#include <type_traits>
+
 #include <xtensor/xrandom.hpp>
 
 #include "thaw/thaw.hpp"
@@ -25,9 +27,10 @@ void BM_AlexNetForward(benchmark::State& state) {
 }
 BENCHMARK(BM_AlexNetForward)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// One AlexNet convolution (bias + ReLU fused) over a batch of 32, in GFLOP/s, to compare
-// with the machine's sgemm rate.
-template <class Conv, std::size_t H, std::size_t W>
+// One AlexNet convolution (bias + ReLU fused) over a batch of 32, by im2col + GEMM or by
+// Winograd F(2x2, 3x3) (the backend's choice for conv3-5), in direct-convolution GFLOP/s so the
+// two compare as speeds and im2col's compares with the machine's sgemm rate.
+template <class Conv, std::size_t H, std::size_t W, bool Winograd = false>
 void BM_AlexNetConv(benchmark::State& state) {
   constexpr std::size_t batch = 32;
   constexpr thaw::Shape in{Conv::in_channels, H, W};
@@ -35,9 +38,12 @@ void BM_AlexNetConv(benchmark::State& state) {
   const thaw::cpu::ConvGeometry g{in, out, Conv::kernel, Conv::stride, Conv::padding};
   std::vector<float> x(batch * in.size(), 0.5f), y(batch * out.size());
   std::vector<float> w(Conv::weight_size, 0.01f), b(Conv::bias_size, 0.1f);
-  thaw::cpu::ConvScratch scratch;
+  std::conditional_t<Winograd, thaw::cpu::WinogradScratch, thaw::cpu::ConvScratch> scratch;
   for (auto _ : state) {
-    thaw::cpu::conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
+    if constexpr (Winograd)
+      thaw::cpu::winograd_conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
+    else
+      thaw::cpu::conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["GFLOP/s"] = benchmark::Counter(double(batch * Conv::forward_flops(in)) * 1e-9,
@@ -49,6 +55,9 @@ BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27>)->Name(
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13>)->Name("conv3")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv4")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv5")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv3 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv4 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv5 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/net.hpp"
 
 namespace thaw {
@@ -17,6 +18,11 @@ struct Cost {
   std::size_t kept_activation_bytes = 0;  // one image: what backward needs kept from forward
   std::size_t gradient_bytes = 0;         // model: one float per trainable parameter
   std::size_t optimizer_state_bytes = 0;  // model: Adam's two moments per trainable parameter
+  // The FLOPs above count the direct algorithm (as torchvision's metadata does); these count
+  // what the CPU backend runs, Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions
+  // (core/conv_algorithm.hpp).
+  std::size_t cpu_forward_flops = 0;
+  std::size_t cpu_backward_flops = 0;
 };
 
 namespace detail {
@@ -27,12 +33,17 @@ constexpr Cost layer_cost() {
   constexpr Shape in = N::shapes[I];
   Cost c;
   c.forward_flops = L::forward_flops(in);
+  c.cpu_forward_flops = cpu::cpu_forward_flops<L>(in);
   if constexpr (I >= N::first_trainable) {
     constexpr bool weight_grad = layer_is_trainable_v<L>;
     // The lowest trainable layer needs no gradient for its input: backward stops there.
-    if constexpr (I > N::first_trainable) c.backward_flops += L::backward_data_flops(in);
+    if constexpr (I > N::first_trainable) {
+      c.backward_flops += L::backward_data_flops(in);
+      c.cpu_backward_flops += cpu::cpu_backward_data_flops<L>(in);
+    }
     if constexpr (weight_grad) {
       c.backward_flops += L::backward_weight_flops(in);
+      c.cpu_backward_flops += cpu::cpu_backward_weight_flops<L>(in);
       c.gradient_bytes = L::parameter_count * sizeof(float);
       c.optimizer_state_bytes = 2 * L::parameter_count * sizeof(float);
     }
@@ -47,6 +58,8 @@ constexpr Cost& operator+=(Cost& a, const Cost& b) {
   a.kept_activation_bytes += b.kept_activation_bytes;
   a.gradient_bytes += b.gradient_bytes;
   a.optimizer_state_bytes += b.optimizer_state_bytes;
+  a.cpu_forward_flops += b.cpu_forward_flops;
+  a.cpu_backward_flops += b.cpu_backward_flops;
   return a;
 }
 

@@ -16,6 +16,8 @@
 #include "thaw/backend/cpu/conv2d.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
+#include "thaw/backend/cpu/winograd.hpp"
+#include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/net.hpp"
 #include "thaw/layers/adaptive_avgpool2d.hpp"
 #include "thaw/layers/conv2d.hpp"
@@ -34,6 +36,7 @@ struct Context {
   bool training = true;  // a new Model trains, like a new torch.nn.Module; eval() for inference
   bool dropout = true;  // off: dropout is the identity even in train mode (for parity tests)
   ConvScratch conv;
+  WinogradScratch winograd;
   std::mt19937_64 dropout_rng{0};
 };
 
@@ -73,7 +76,10 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
     float* y = ensure(output, batch * out.size());
     if constexpr (requires { L::kernel; }) {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
-      conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
+      if constexpr (winograd_forward_v<L>)
+        winograd_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.winograd);
+      else
+        conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
     } else {
       linear_forward(x, batch, L::in_features, L::out_features, weight.data(), bias.data(), Fused, y);
     }
@@ -90,7 +96,11 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
     float* dx = need_dx ? ensure(input_grad, batch * In.size()) : nullptr;
     if constexpr (requires { L::kernel; }) {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
-      conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
+      if constexpr (winograd_data_grad_v<L> || winograd_weight_grad_v<L>)
+        winograd_conv2d_backward<winograd_data_grad_v<L>, winograd_weight_grad_v<L>>(
+            g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv, ctx.winograd);
+      else
+        conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
     } else {
       linear_backward(x, output.data(), dy, batch, L::in_features, L::out_features, weight.data(), Fused,
                       ensure(scratch, batch * out.size()), dweight, dbias, dx);

@@ -1,0 +1,306 @@
+// thaw/backend/cpu/winograd.hpp — 3x3, stride-1, padding-1 convolutions (AlexNet conv3-5) as
+// Winograd minimal filtering F(2x2, 3x3) (Lavin & Gray 2016): forward, data and weight gradient.
+//
+// Why: im2col + GEMM does 9 multiply-adds per output and input channel; F(2x2, 3x3) computes a
+// 2x2 output tile from a 4x4 input tile with 16 element-wise products, 4 per output instead of
+// 9 (2.25x fewer), and the transforms around them are additions. The 16 products of all tiles
+// are 16 GEMMs, one per tile position xi:  M_xi[out_c x P] = U_xi[out_c x in_c] * V_xi[in_c x P]
+// with P = images x tiles (a 13x13 map is 7x7 tiles of 2x2 outputs, the last row and column of
+// tiles half outside), so OpenBLAS still does the heavy work.
+//
+//   U = G g G^T (filter, 4x4)   V = B^T d B (input tile d at rows 2ty-1.., cols 2tx-1..)
+//   y = A^T (U . V) A (2x2)     dU = (A dy A^T) . V   dg = G^T dU G   (weight gradient)
+// The data gradient is the same convolution of the output gradient with the kernel rotated by
+// 180 degrees and its channels transposed. Selection per layer and pass: core/conv_algorithm.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "thaw/backend/cpu/conv2d.hpp"
+#include "thaw/backend/cpu/gemm.hpp"
+#include "thaw/backend/cpu/parallel.hpp"
+
+namespace thaw::cpu {
+
+// Reusable buffers, grown on demand and never shrunk: filters U (or dU), tiles V, products M,
+// the output gradient before the activation, and the data gradient's filters.
+struct WinogradScratch {
+  std::vector<float> filters, tiles, products, dz, grad_filters;
+  // Tiles per GEMM: V and M of one chunk should stay in cache, as ConvScratch's columns.
+  static constexpr std::size_t budget_floats = std::size_t{1} << 21;
+};
+
+namespace winograd {
+
+constexpr std::size_t positions = 16;  // 4x4 tile positions xi
+
+inline float* grown(std::vector<float>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Tiling of a map whose output has the input's size (k3 s1 p1).
+struct Tiling {
+  std::size_t h, w, rows, cols;  // map extent; tiles down and across
+  constexpr Tiling(std::size_t height, std::size_t width)
+      : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2) {}
+  constexpr std::size_t count() const { return rows * cols; }
+};
+
+// V[xi][c][tile] (tile_stride apart per xi) for one channel plane `x`, zero outside the map.
+// A strip of up to `strip` tiles of one tile row at a time: its 4 input rows (zero-padded)
+// get B^T down the columns in one vectorisable pass, then B across each tile's 4 columns,
+// written as runs of consecutive tiles per position. No per-element bounds tests.
+inline void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_t tile_stride) {
+  constexpr std::size_t strip = 16, width_max = 2 * strip + 2;
+  for (std::size_t ty = 0; ty < t.rows; ++ty)
+    for (std::size_t tx0 = 0; tx0 < t.cols; tx0 += strip) {
+      const std::size_t tiles = std::min(strip, t.cols - tx0), width = 2 * tiles + 2;
+      // Input columns x0 - 1 .. x0 + width - 2 of the strip; [lo, hi) of them lie in the map.
+      const std::size_t x0 = 2 * tx0, lo = x0 == 0 ? 1 : 0;
+      const std::size_t hi = std::min(width, t.w + 1 - x0);
+      float d[4][width_max], c[4][width_max];
+      for (std::size_t r = 0; r < 4; ++r) {
+        const std::size_t yy = 2 * ty + r;  // input row yy - 1
+        std::fill_n(d[r], width, 0.0f);
+        if (yy >= 1 && yy <= t.h) std::copy(x + (yy - 1) * t.w + x0 + lo - 1, x + (yy - 1) * t.w + x0 + hi - 1, d[r] + lo);
+      }
+      for (std::size_t j = 0; j < width; ++j) {  // B^T d: rows combine
+        c[0][j] = d[0][j] - d[2][j], c[1][j] = d[1][j] + d[2][j];
+        c[2][j] = d[2][j] - d[1][j], c[3][j] = d[1][j] - d[3][j];
+      }
+      float* dst = v + ty * t.cols + tx0;
+      for (std::size_t k = 0; k < 4; ++k) {  // (B^T d) B: columns combine, per tile
+        float* out = dst + 4 * k * tile_stride;
+        for (std::size_t i = 0; i < tiles; ++i) {
+          const float a = c[k][2 * i], b = c[k][2 * i + 1], e = c[k][2 * i + 2], f = c[k][2 * i + 3];
+          out[i] = a - e, out[tile_stride + i] = b + e, out[2 * tile_stride + i] = e - b,
+          out[3 * tile_stride + i] = b - f;
+        }
+      }
+    }
+}
+
+// V for `count` images of `channels` planes: V[(xi * channels + c) * P + n * tiles + tile].
+inline void transform_input(const Tiling& t, const float* x, std::size_t count, std::size_t channels, float* v) {
+  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
+    const std::size_t n = std::size_t(job) / channels, c = std::size_t(job) % channels;
+    transform_input_plane(t, x + (n * channels + c) * plane, v + c * p + n * tiles, channels * p);
+  }
+}
+
+// y[n][o] = act(A^T M A + bias[o]) for `count` images, writing only outputs inside the map.
+inline void transform_output(const Tiling& t, const float* m, std::size_t count, std::size_t channels,
+                             const float* bias, bool relu, float* y) {
+  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
+    const std::size_t n = std::size_t(job) / channels, o = std::size_t(job) % channels;
+    const float* src = m + o * p + n * tiles;
+    float* dst = y + (n * channels + o) * plane;
+    const float b = bias ? bias[o] : 0.0f;
+    for (std::size_t ty = 0; ty < t.rows; ++ty)
+      for (std::size_t tx = 0; tx < t.cols; ++tx) {
+        const float* s = src + ty * t.cols + tx;
+        float q[8];  // A^T m: 2 rows of 4
+        for (std::size_t c = 0; c < 4; ++c) {
+          const float m0 = s[c * stride], m1 = s[(4 + c) * stride], m2 = s[(8 + c) * stride],
+                      m3 = s[(12 + c) * stride];
+          q[c] = m0 + m1 + m2, q[4 + c] = m1 - m2 - m3;
+        }
+        float out[4];
+        for (std::size_t r = 0; r < 2; ++r) {
+          const float* row = q + 4 * r;
+          out[2 * r] = row[0] + row[1] + row[2] + b, out[2 * r + 1] = row[1] - row[2] - row[3] + b;
+        }
+        const std::size_t oy = 2 * ty, ox = 2 * tx;
+        for (std::size_t r = 0; r < 2 && oy + r < t.h; ++r)
+          for (std::size_t c = 0; c < 2 && ox + c < t.w; ++c) {
+            const float value = out[2 * r + c];
+            dst[(oy + r) * t.w + ox + c] = relu ? std::max(value, 0.0f) : value;
+          }
+      }
+  }
+}
+
+// (A dy A^T) of each 2x2 output-gradient tile (zero past the map): Y[(xi * channels + o) * P + ...].
+inline void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, std::size_t channels,
+                                  float* out) {
+  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
+    const std::size_t n = std::size_t(job) / channels, o = std::size_t(job) % channels;
+    const float* src = dy + (n * channels + o) * plane;
+    float* dst = out + o * p + n * tiles;
+    for (std::size_t ty = 0; ty < t.rows; ++ty)
+      for (std::size_t tx = 0; tx < t.cols; ++tx) {
+        const std::size_t oy = 2 * ty, ox = 2 * tx;
+        const bool down = oy + 1 < t.h, right = ox + 1 < t.w;
+        const float a = src[oy * t.w + ox], b = right ? src[oy * t.w + ox + 1] : 0.0f;
+        const float c = down ? src[(oy + 1) * t.w + ox] : 0.0f;
+        const float d = down && right ? src[(oy + 1) * t.w + ox + 1] : 0.0f;
+        // A = [1 0; 1 1; 1 -1; 0 -1]: rows first (a b -> a, a+b, a-b, -b), then columns.
+        const float top[4] = {a, a + b, a - b, -b}, bottom[4] = {c, c + d, c - d, -d};
+        float* at = dst + ty * t.cols + tx;
+        for (std::size_t col = 0; col < 4; ++col) {
+          at[col * stride] = top[col];
+          at[(4 + col) * stride] = top[col] + bottom[col];
+          at[(8 + col) * stride] = top[col] - bottom[col];
+          at[(12 + col) * stride] = -bottom[col];
+        }
+      }
+  }
+}
+
+// U = G g G^T for each filter into U[(xi * rows + r) * cols + c]. With `rotate` the filter of
+// (r, c) is g[c][r] turned by 180 degrees: the data gradient's kernel. g is [out][in][3][3].
+inline void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c, bool rotate, float* u) {
+  const std::size_t rows = rotate ? in_c : out_c, cols = rotate ? out_c : in_c, stride = rows * cols;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(out_c * in_c); ++job) {
+    const std::size_t o = std::size_t(job) / in_c, i = std::size_t(job) % in_c;
+    const float* g = weight + std::size_t(job) * 9;
+    float k[9];
+    for (std::size_t e = 0; e < 9; ++e) k[e] = rotate ? g[8 - e] : g[e];
+    float h[12];  // G g: 4 rows of 3
+    for (std::size_t c = 0; c < 3; ++c) {
+      const float g0 = k[c], g1 = k[3 + c], g2 = k[6 + c];
+      h[c] = g0, h[3 + c] = 0.5f * (g0 + g1 + g2), h[6 + c] = 0.5f * (g0 - g1 + g2), h[9 + c] = g2;
+    }
+    float* dst = u + (rotate ? i * out_c + o : o * in_c + i);
+    for (std::size_t r = 0; r < 4; ++r) {
+      const float g0 = h[3 * r], g1 = h[3 * r + 1], g2 = h[3 * r + 2];
+      dst[(4 * r) * stride] = g0;
+      dst[(4 * r + 1) * stride] = 0.5f * (g0 + g1 + g2);
+      dst[(4 * r + 2) * stride] = 0.5f * (g0 - g1 + g2);
+      dst[(4 * r + 3) * stride] = g2;
+    }
+  }
+}
+
+// dg = G^T dU G for each filter: dU[(xi * out_c + o) * in_c + i] -> dweight[o][i][3][3].
+inline void filter_gradients(const float* du, std::size_t out_c, std::size_t in_c, float* dweight) {
+  const std::size_t stride = out_c * in_c;
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(stride); ++job) {
+    float m[16], h[12];
+    for (std::size_t xi = 0; xi < positions; ++xi) m[xi] = du[xi * stride + std::size_t(job)];
+    // G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] on columns, then on rows.
+    for (std::size_t c = 0; c < 4; ++c) {
+      const float u0 = m[c], u1 = m[4 + c], u2 = m[8 + c], u3 = m[12 + c];
+      h[c] = u0 + 0.5f * (u1 + u2), h[4 + c] = 0.5f * (u1 - u2), h[8 + c] = 0.5f * (u1 + u2) + u3;
+    }
+    float* g = dweight + std::size_t(job) * 9;
+    for (std::size_t r = 0; r < 3; ++r) {
+      const float u0 = h[4 * r], u1 = h[4 * r + 1], u2 = h[4 * r + 2], u3 = h[4 * r + 3];
+      g[3 * r] = u0 + 0.5f * (u1 + u2), g[3 * r + 1] = 0.5f * (u1 - u2), g[3 * r + 2] = 0.5f * (u1 + u2) + u3;
+    }
+  }
+}
+
+// Images per chunk: its V and M together within the budget, at least one image.
+inline std::size_t chunk_images(const Tiling& t, std::size_t channels_in, std::size_t channels_out,
+                                std::size_t batch) {
+  const std::size_t per_image = positions * (channels_in + channels_out) * t.count();
+  return std::clamp<std::size_t>(WinogradScratch::budget_floats / per_image, 1, batch);
+}
+
+// y = act(conv(x, filters) + bias) with U already transformed ([16][out_c][in_c]).
+inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
+                     const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
+  const std::size_t tiles = t.count(), plane = t.h * t.w;
+  const std::size_t chunk = chunk_images(t, in_c, out_c, batch);
+  float* v = grown(scratch.tiles, positions * in_c * tiles * chunk);
+  float* m = grown(scratch.products, positions * out_c * tiles * chunk);
+  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
+    const std::size_t count = std::min(chunk, batch - n0), p = count * tiles;
+    transform_input(t, x + n0 * in_c * plane, count, in_c, v);
+    for (std::size_t xi = 0; xi < positions; ++xi)
+      gemm(u + xi * out_c * in_c, v + xi * in_c * p, m + xi * out_c * p, out_c, in_c, p);
+    transform_output(t, m, count, out_c, bias, relu, y + n0 * out_c * plane);
+  }
+}
+
+}  // namespace winograd
+
+// Forward of y = act(conv3x3(x, W) + b) at stride 1, padding 1; same contract as conv2d_forward.
+inline void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
+                                    const float* bias, bool relu, float* y, WinogradScratch& scratch) {
+  const winograd::Tiling t(g.out.h, g.out.w);
+  float* u = winograd::grown(scratch.filters, winograd::positions * g.out.c * g.in.c);
+  winograd::transform_filters(weight, g.out.c, g.in.c, false, u);
+  winograd::convolve(t, x, batch, g.in.c, g.out.c, u, bias, relu, y, scratch);
+}
+
+// Data gradient of the convolution alone: dx = conv(dz, rotated W^T), written (not accumulated).
+inline void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, std::size_t batch,
+                                      const float* weight, float* dx, WinogradScratch& scratch) {
+  const winograd::Tiling t(g.out.h, g.out.w);
+  float* u = winograd::grown(scratch.grad_filters, winograd::positions * g.out.c * g.in.c);
+  winograd::transform_filters(weight, g.out.c, g.in.c, true, u);
+  winograd::convolve(t, dz, batch, g.out.c, g.in.c, u, nullptr, false, dx, scratch);
+}
+
+// Weight gradient of the convolution alone: dweight = sum over images of dz (x) x, written.
+inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dz,
+                                        std::size_t batch, float* dweight, WinogradScratch& scratch) {
+  const winograd::Tiling t(g.out.h, g.out.w);
+  const std::size_t tiles = t.count(), plane = t.h * t.w, in_c = g.in.c, out_c = g.out.c;
+  const std::size_t chunk = winograd::chunk_images(t, in_c, out_c, batch);
+  float* du = winograd::grown(scratch.grad_filters, winograd::positions * out_c * in_c);
+  float* v = winograd::grown(scratch.tiles, winograd::positions * in_c * tiles * chunk);
+  float* dm = winograd::grown(scratch.products, winograd::positions * out_c * tiles * chunk);
+  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
+    const std::size_t count = std::min(chunk, batch - n0), p = count * tiles;
+    winograd::transform_input(t, x + n0 * in_c * plane, count, in_c, v);
+    winograd::transform_output_grad(t, dz + n0 * out_c * plane, count, out_c, dm);
+    for (std::size_t xi = 0; xi < winograd::positions; ++xi) {
+      float* c = du + xi * out_c * in_c;
+      const float* a = dm + xi * out_c * p;
+      const float* b = v + xi * in_c * p;
+      if (n0 == 0) gemm_t<false, true>(a, b, c, out_c, p, in_c);
+      else gemm_t<false, true, true>(a, b, c, out_c, p, in_c);
+    }
+  }
+  winograd::filter_gradients(du, out_c, in_c, dweight);
+}
+
+// Backward of y = act(conv3x3(x, W) + b), same contract as conv2d_backward; each gradient runs
+// Winograd or im2col + GEMM as the layer's type decided (core/conv_algorithm.hpp).
+template <bool WinogradData, bool WinogradWeight>
+void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
+                              std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
+                              float* dx, ConvScratch& columns, WinogradScratch& scratch) {
+  // The im2col passes derive their own dz; hand them only what Winograd does not do.
+  if (!WinogradWeight || !WinogradData)
+    conv2d_backward(g, x, y, dy, batch, weight, relu, WinogradWeight ? nullptr : dweight,
+                    WinogradWeight ? nullptr : dbias, WinogradData ? nullptr : dx, columns);
+  const bool weight_here = WinogradWeight && dweight, data_here = WinogradData && dx;
+  if (!weight_here && !data_here && !(WinogradWeight && dbias)) return;
+  // dz = dy through the activation, NCHW like dy.
+  const std::size_t oc = g.out.c, plane = g.plane(), total = batch * oc * plane;
+  const float* dz = dy;
+  if (relu) {
+    float* masked = winograd::grown(scratch.dz, total);
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(total); ++i) masked[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    dz = masked;
+  }
+  if (WinogradWeight && dbias) {
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(oc); ++o) {
+      float sum = 0.0f;
+      for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t i = 0; i < plane; ++i) sum += dz[(n * oc + std::size_t(o)) * plane + i];
+      dbias[o] = sum;
+    }
+  }
+  if (weight_here) winograd_conv2d_weight_grad(g, x, dz, batch, dweight, scratch);
+  if (data_here) winograd_conv2d_data_grad(g, dz, batch, weight, dx, scratch);
+}
+
+}  // namespace thaw::cpu
