@@ -14,7 +14,50 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_training_reference import CONV_INDICES, weights_and_input  # noqa: E402
+from make_alexnet_reference import reinitialise  # noqa: E402
+from make_training_reference import base_model  # noqa: E402
+
+CONV_INDICES = [0, 3, 6, 8, 10]  # CL1..CL5 in torchvision's `features`
+
+
+def has_pooling_near_tie(model, x):
+    """Whether some max-pool window holds two (non-zero) maxima within float noise of each
+    other: thaw and PyTorch sum in different orders, may pick different maxima there, and would
+    then unpool that window to different places, a legitimate difference the test must avoid."""
+    inputs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: inputs.append(i[0].detach()))
+             for m in model.features if isinstance(m, torch.nn.MaxPool2d)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    for t in inputs:
+        windows = F.unfold(t.reshape(-1, 1, *t.shape[2:]), kernel_size=3, stride=2)
+        top = windows.topk(2, dim=1).values
+        if bool(((top[:, 0] > 0) & (top[:, 0] - top[:, 1] <= 2e-6 * top[:, 0].abs())).any()):
+            return True
+    return False
+
+
+def weights_and_input(out, seed, batch):
+    """Seeded weights (saved as <key>.npy under out/weights) and a batch of images drawn until
+    no max-pool window has a near-tie (saved as out/input.npy)."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = base_model()
+    reinitialise(model, generator)
+    os.makedirs(os.path.join(out, "weights"), exist_ok=True)
+    for key, tensor in model.state_dict().items():
+        np.save(os.path.join(out, "weights", key + ".npy"), tensor.numpy())
+    for attempt in range(50):
+        x = torch.randn(batch, 3, 224, 224, generator=generator)
+        if not has_pooling_near_tie(model, x):
+            break
+    else:
+        raise RuntimeError("every input drawn had a near-tie in a max-pool window")
+    print(f"input drawn {attempt + 1} time(s) to avoid max-pool near-ties")
+    np.save(os.path.join(out, "input.npy"), x.numpy())
+    return model, x
 
 
 def forward_recording(features, x):
