@@ -26,7 +26,7 @@
 #include "thaw/core/net.hpp"
 #include "thaw/core/parameters.hpp"
 #include "thaw/core/state_dict.hpp"
-#include "thaw/layers/dropout.hpp"
+#include "thaw/model/frozen_prefix.hpp"
 #include "thaw/model/layer_objects.hpp"
 
 namespace thaw {
@@ -147,24 +147,10 @@ class Model {
     return loss;
   }
 
-  // The frozen layers a trainer may run once per image and cache: everything below the lowest
-  // trainable layer, up to the first dropout (whose output changes every pass).
-  static constexpr std::size_t frozen_prefix = []<std::size_t... I>(std::index_sequence<I...>) {
-    constexpr std::array<bool, N::size> dropout{detail::is_dropout_v<typename N::template layer<I>>...};
-    std::size_t p = 0;
-    // != rather than <: p counts up from 0, and `p < 0` (a net whose first layer trains) is a
-    // -Wtype-limits error.
-    while (p != N::first_trainable && p < N::size && !dropout[p]) ++p;
-    return p;
-  }(std::make_index_sequence<N::size>{});
+  // The frozen layers a trainer may run once per image and cache (model/frozen_prefix.hpp).
+  static constexpr std::size_t frozen_prefix = frozen_prefix_v<N>;
   static constexpr Shape frozen_prefix_shape = N::shapes[frozen_prefix];
-  // Whether that prefix holds a layer with parameters. One of markers alone (fine-tuning's,
-  // whose first real layer trains) computes nothing: caching it would only copy the images.
-  static constexpr bool frozen_prefix_computes = [] {
-    for (std::size_t i = 0; i < frozen_prefix; ++i)
-      if (N::has_parameters[i]) return true;
-    return false;
-  }();
+  static constexpr bool frozen_prefix_computes = frozen_prefix_computes_v<N>;
 
   // The output of layers [0, frozen_prefix) for n images (NCHW rows; valid until the next pass).
   // These two run on, and return, the backend's memory: forward_from<0> is the resident
