@@ -118,21 +118,21 @@ Inputs inputs() {
 }
 
 // Case `index` of the paper at its two check points: the initial weights, and PyTorch's
-// parameters at the restart step; f(model, folder of that pass) after each pass.
+// parameters at the restart step; f(loss, folder of that pass) after each pass.
 template <class Net, class F>
-void for_each_pass(thaw::Model<Net, thaw::Cpu>& model, std::size_t index, const nlohmann::json& expected, F&& f) {
+void for_each_pass(thaw::Model<Net, thaw::Cpu>& model, std::size_t index, const nlohmann::json& expected,
+                   const Inputs& in, F&& f) {
   const fs::path case_dir = oracle_dir() / ("case" + std::to_string(index));
-  const auto [initial, x, labels] = inputs();
   const auto keys = expected["trainable"].get<std::vector<std::string>>();
   const std::string restart = std::to_string(expected["restart_step"].get<std::size_t>());
-  thaw::StateDict at_restart = initial;
+  thaw::StateDict at_restart = in.weights;
   for (const auto& key : keys) at_restart[key] = load(case_dir / ("at" + restart + "." + key + ".npy"));
   model.train();
   model.set_dropout(false);
   using Pass = std::pair<const thaw::StateDict*, std::string>;
-  for (const auto& [weights, pass] : {Pass{&initial, "pass0"}, Pass{&at_restart, "pass" + restart}}) {
+  for (const auto& [weights, pass] : {Pass{&in.weights, "pass0"}, Pass{&at_restart, "pass" + restart}}) {
     model.load_state_dict(*weights);
-    f(model.compute_gradients(x, labels), case_dir / pass);
+    f(model.compute_gradients(in.x, in.labels), case_dir / pass);
   }
 }
 
@@ -140,14 +140,15 @@ template <class Net>
 void check_case(std::size_t index, std::string_view name, const nlohmann::json& summary) {
   INFO("case " << index << " (" << name << ")");
   const auto expected = summary.at(std::string(name));
+  const auto in = inputs();
+  const auto& [initial, x, labels] = in;
   thaw::Model<Net, thaw::Cpu> model;
   // One pass at the initial weights, one at PyTorch's parameters of the restart step.
-  for_each_pass(model, index, expected, [&](float loss, const fs::path& pass) { check_against(model, loss, pass); });
+  for_each_pass(model, index, expected, in, [&](float loss, const fs::path& pass) { check_against(model, loss, pass); });
 
   // Ten Adam steps (L2 decay on) with StepLR(3, 0.1) after each. The losses are smooth in the
   // parameters, so they follow PyTorch's closely; the parameters themselves are compared through
   // the restart above, and the optimizer's arithmetic in adam_parity_test.cpp.
-  const auto [initial, x, labels] = inputs();
   const auto keys = expected["trainable"].get<std::vector<std::string>>();
   model.load_state_dict(initial);
   thaw::train::Adam optimizer(model, {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .weight_decay = 1e-3});
@@ -184,8 +185,10 @@ nlohmann::json summary() {
 struct WithDropout {
   thaw::Model<thaw::paper::MidLevelFE, thaw::Cpu> model;
   float loss;
+  std::size_t batch;
   explicit WithDropout(std::uint64_t seed) {
     const auto [weights, x, labels] = inputs();
+    batch = labels.size();
     model.load_state_dict(weights);
     model.train();
     model.seed_dropout(seed);
@@ -207,20 +210,20 @@ TEST_CASE("training steps of the nine paper cases match PyTorch", "[parity][trai
 // Run by CTest before make_training_reference.py --through-decisions, which reads them.
 TEST_CASE("write thaw's decisions of each checked pass for PyTorch", "[.][write-decisions]") {
   const auto expected = summary();
-  const auto batch = inputs().labels.size();
+  const auto in = inputs();
   for_each_case([&](std::size_t index, std::string_view name, auto c) {
     thaw::Model<typename decltype(c)::net, thaw::Cpu> model;
-    for_each_pass(model, index, expected.at(std::string(name)),
-                  [&](float, const fs::path& pass) { write_decisions(model, batch, false, pass); });
+    for_each_pass(model, index, expected.at(std::string(name)), in,
+                  [&](float, const fs::path& pass) { write_decisions(model, in.labels.size(), false, pass); });
   });
   WithDropout run(dropout_seed);
-  write_decisions(run.model, batch, true, oracle_dir() / "dropout");
+  write_decisions(run.model, run.batch, true, oracle_dir() / "dropout");
 }
 
 TEST_CASE("mid-level FE with dropout on: loss and gradients through the same masks as PyTorch", "[parity][dropout]") {
   const fs::path folder = oracle_dir() / "dropout";
   WithDropout run(dropout_seed);
-  write_decisions(run.model, inputs().labels.size(), true, folder / "rerun");
+  write_decisions(run.model, run.batch, true, folder / "rerun");
   const auto mask = [](const fs::path& dir, const std::string& key) {
     return xt::load_npy<std::uint8_t>((dir / ("mask." + key + ".npy")).string());
   };
