@@ -19,7 +19,6 @@ several MU, and probed again.
 import glob
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -30,15 +29,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-
-def safetensors(path):
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
-    header.pop("__metadata__", None)
-    return {k: torch.from_numpy(np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4")
-                                .reshape(v["shape"]).copy()) for k, v in header.items()}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from safetensors_file import read_safetensors  # noqa: E402
 
 
 def probe(train, y_train, others, c=0.01):
@@ -55,7 +47,7 @@ def main():
     state = {}
     for spec in sys.argv[2:]:
         path, _, prefixes = spec.partition(":")
-        state.update({k: v for k, v in safetensors(path).items()
+        state.update({k: torch.from_numpy(v.copy()) for k, v in read_safetensors(path).items()
                       if not prefixes or any(k.startswith(p) for p in prefixes.split(","))})
     model = torchvision.models.alexnet(num_classes=1)
     model.load_state_dict(state)

@@ -6,12 +6,14 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from safetensors_file import read_safetensors  # noqa: E402
 
 program = sys.argv[1]
 failures = []
@@ -25,15 +27,6 @@ def check(what, ok):
 
 def run(*args):
     return subprocess.run([program, *args], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
-
-
-def safetensors(path):
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
-    header.pop("__metadata__", None)
-    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4") for k, v in header.items()}
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -88,7 +81,7 @@ for slug in slugs:
               and [h["epoch"] for h in history] == [1, 2]
               and all({"train_loss", "validation_loss", "lr", "seconds"} <= set(h) for h in history)
               and run_json["prefix_seconds"] >= 0 and run_json["training_seconds"] > 0)
-        model = safetensors(os.path.join(folder, "model.safetensors"))
+        model = read_safetensors(os.path.join(folder, "model.safetensors"))
         check(f"{slug}/seed-{seed}/model.safetensors holds AlexNet's 16 tensors, no checkpoint left",
               len(model) == 16 and model["classifier.6.weight"].size == 4096
               and not os.path.exists(os.path.join(folder, "checkpoint.safetensors")))
@@ -124,8 +117,8 @@ check("the rerun finishes, skipping the done case and resuming the other",
 for slug in ("mid", "cl3"):
     ra = json.load(open(os.path.join(a, "runs", slug, "seed-0", "run.json")))
     rb = json.load(open(os.path.join(b, "runs", slug, "seed-0", "run.json")))
-    ma = safetensors(os.path.join(a, "runs", slug, "seed-0", "model.safetensors"))
-    mb = safetensors(os.path.join(b, "runs", slug, "seed-0", "model.safetensors"))
+    ma = read_safetensors(os.path.join(a, "runs", slug, "seed-0", "model.safetensors"))
+    mb = read_safetensors(os.path.join(b, "runs", slug, "seed-0", "model.safetensors"))
     check(f"{slug}: killed-and-resumed scores and model match the uninterrupted run",
           ra["validation"]["files"] == rb["validation"]["files"] and ra["external"]["files"] == rb["external"]["files"]
           and np.allclose(ra["validation"]["scores"], rb["validation"]["scores"], rtol=1e-5, atol=1e-7)
