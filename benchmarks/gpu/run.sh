@@ -2,33 +2,49 @@
 # benchmarks/gpu/run.sh — the one script a GPU session runs (an image with nvcc, PyTorch and
 # ncu but none of Debian's packages). It needs the binaries built here beforehand and carried:
 #   cmake --build build/release --target thaw_gpu_tests bench_gpu
+#   mkdir -p build/release/gpu-runtime && cp -L /lib/x86_64-linux-gnu/libstdc++.so.6 \
+#     /lib/x86_64-linux-gnu/libgcc_s.so.1 build/release/gpu-runtime/
 #   run(command="bash benchmarks/gpu/run.sh", carry=["build/release/tests/gpu/thaw_gpu_tests",
-#       "build/release/benchmarks/gpu/bench_gpu"])
+#       "build/release/benchmarks/gpu/bench_gpu", "build/release/gpu-runtime"])
 # They need only libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 beyond libc/libstdc++;
-# this script finds those in the image. Writes everything under $OUT (default ./gpu-results).
+# this script finds those in the image. Writes everything under $OUT (default ./gpu-results):
+# environment.txt, gpu_tests.txt, memcheck.txt, bench.jsonl and ratios.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 tests=build/release/tests/gpu/thaw_gpu_tests
 bench=build/release/benchmarks/gpu/bench_gpu
+# Folders holding the CUDA 13 libraries the binaries were linked against (pip wheels, the toolkit).
+libdirs=$(find / -xdev \( -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' \) \
+          2>/dev/null | xargs -r -n1 dirname | sort -u | paste -sd:)
+export LD_LIBRARY_PATH=${libdirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Debian 12's libstdc++ and libgcc_s, carried in build/release/gpu-runtime, where the image's are older.
+if ldd "$tests" "$bench" 2>&1 | grep -q 'not found'; then
+  export LD_LIBRARY_PATH=$PWD/build/release/gpu-runtime:$LD_LIBRARY_PATH
+fi
+sanitizer=$(command -v compute-sanitizer || find / -xdev -name compute-sanitizer -type f 2>/dev/null | head -1)
 {
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
-  # Folders holding the CUDA 13 libraries the binaries were linked against (pip wheels, the toolkit).
-  libdirs=$(find / -xdev \( -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' \) \
-            2>/dev/null | xargs -r -n1 dirname | sort -u | paste -sd:)
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
   echo "library folders: ${libdirs:-none found}"
-  export LD_LIBRARY_PATH=${libdirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  echo "compute-sanitizer: ${sanitizer:-none found}"
+  python3 -c 'import torch; print("torch", torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1
   for b in "$tests" "$bench"; do echo "== ldd $b"; ldd "$b" 2>&1; done
 } > "$out/environment.txt" 2>&1
-export LD_LIBRARY_PATH=$(grep '^library folders:' "$out/environment.txt" | cut -d' ' -f3- | sed 's/none found//')
-echo "environment: $out/environment.txt"; cat "$out/environment.txt" | head -5
+head -4 "$out/environment.txt"
 
 status=0
 echo "== thaw_gpu_tests"
-timeout 180 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
+timeout 200 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
+if [ -n "$sanitizer" ]; then
+  echo "== compute-sanitizer memcheck: one model step (mid-level FE parity)"
+  timeout 120 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "Model<mid-level FE, Cuda> vs" \
+    > "$out/memcheck.txt" 2>&1 || status=1
+  tail -3 "$out/memcheck.txt"
+fi
 echo "== bench_gpu (thaw)"
-timeout 120 "$bench" 32 128 2>&1 | tee "$out/bench.jsonl" || status=1
-echo "== PyTorch eager"
-timeout 120 python3 benchmarks/gpu/torch_gpu.py 32 128 2>&1 | tee -a "$out/bench.jsonl" || status=1
+timeout 150 "$bench" 32 128 2>&1 | tee "$out/bench.jsonl" || status=1
+echo "== PyTorch"
+timeout 240 python3 benchmarks/gpu/torch_gpu.py ${TORCH_COMPILE:+--compile} 32 128 2>&1 | tee -a "$out/bench.jsonl" || status=1
+python3 benchmarks/gpu/compare.py "$out/bench.jsonl" | tee "$out/ratios.txt"
 exit $status

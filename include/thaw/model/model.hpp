@@ -90,6 +90,9 @@ class Model {
   void seed_dropout(std::uint64_t seed) { Backend::seed_dropout(context_, seed); }
   // Dropout off makes it the identity in train mode too (comparisons against PyTorch need it).
   void set_dropout(bool on) { context_.dropout = on; }
+  // The backend's execution state: for thaw::Cuda the stream, cuBLAS handle and TF32 switch
+  // (model.context().set_tf32(true)); for thaw::Cpu the GEMM scratch and dropout generator.
+  typename Backend::context& context() { return context_; }
 
   // Which layers' backward step computes the gradient of their input: only those above the
   // lowest trainable layer. The backward pass stops at that layer; nothing below it runs.
