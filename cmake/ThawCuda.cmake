@@ -33,6 +33,22 @@ if(THAW_CUDA)
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(thaw_cuda INTERFACE CUDA::cudart CUDA::cublas)
+  # cuDNN, when the toolkit has it, for the convolutions (backend/cuda/cudnn.cuh); without it
+  # they run as im2col and cuBLAS GEMMs.
+  find_library(THAW_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
+  find_path(THAW_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  if(THAW_CUDNN_LIBRARY AND THAW_CUDNN_INCLUDE_DIR)
+    option(THAW_CUDNN "Run the CUDA backend's convolutions through cuDNN" ON)
+  else()
+    set(THAW_CUDNN OFF)
+  endif()
+  if(THAW_CUDNN)
+    # cudnn.h sits beside the toolkit's headers, which CUDA::cudart adds; the library's absolute
+    # path is exported as it is, for consumers of the installed package on this machine.
+    target_compile_definitions(thaw_cuda INTERFACE THAW_CUDNN=1)
+    target_link_libraries(thaw_cuda INTERFACE ${THAW_CUDNN_LIBRARY})
+  endif()
+  message(STATUS "thaw: CUDA backend on (cuDNN convolutions: ${THAW_CUDNN})")
   # Thrust/CUB (CUDA 13 keeps them under include/cccl): g++ builds of the backend's host
   # system (THRUST_DEVICE_SYSTEM_CPP) need the path; nvcc knows it.
   find_path(THAW_CCCL_INCLUDE_DIR thrust/device_vector.h HINTS ${CUDAToolkit_INCLUDE_DIRS}

@@ -1,10 +1,12 @@
 // benchmarks/gpu/bench_gpu.cu — Model<Net, thaw::Cuda> timed with CUDA events on device-resident
 // batches: a training step (forward, BCE, generated backward, Adam) of each of the nine paper
 // cases, the mid-level FE's eval forward pass, and its epoch over a frozen-prefix cache held on
-// the device. One JSON line per measurement; torch_gpu.py times PyTorch on the same steps, and
-// compare.py prints the ratios.
+// the device; each uncaptured and as a CUDA Graph, and the mid-level step with thaw's im2col
+// convolutions instead of cuDNN's. One JSON line per measurement; torch_gpu.py times PyTorch
+// on the same steps, and compare.py prints the ratios.
 // Usage: bench_gpu [batch...]   (default 32 128; the nine cases at the first batch, mid at all)
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -62,23 +64,35 @@ thrust::device_vector<float> alternating_labels(std::size_t n) {
 
 const float* raw(const thrust::device_vector<float>& v) { return thrust::raw_pointer_cast(v.data()); }
 
-void print(std::string_view slug, std::string_view what, bool tf32, std::size_t batch, double ms, double images) {
-  std::printf("{\"impl\": \"thaw\", \"case\": \"%.*s\", \"what\": \"%.*s\", \"tf32\": %s, \"batch\": %zu, "
-              "\"ms\": %.3f, \"images_per_s\": %.0f}\n",
-              int(slug.size()), slug.data(), int(what.size()), what.data(), tf32 ? "true" : "false", batch, ms,
-              images / ms * 1e3);
+void print(std::string_view slug, std::string_view what, const std::string& variant, bool tf32, std::size_t batch,
+           double ms, double images) {
+  std::printf("{\"impl\": \"thaw\", \"case\": \"%.*s\", \"what\": \"%.*s\", \"variant\": \"%.*s\", "
+              "\"tf32\": %s, \"batch\": %zu, \"ms\": %.3f, \"images_per_s\": %.0f}\n",
+              int(slug.size()), slug.data(), int(what.size()), what.data(), int(variant.size()), variant.c_str(),
+              tf32 ? "true" : "false", batch, ms, images / ms * 1e3);
   std::fflush(stdout);
 }
 
+// A training step, uncaptured (one launch per kernel, the loss read back each step) and as a
+// CUDA Graph, with the convolutions the math mode picks; `other_engine` instead times the graph
+// with the convolutions it does not pick (cuDNN's for fp32, thaw's im2col for TF32).
 template <class Net>
 void train_step(std::string_view slug, std::size_t batch, bool tf32, const thrust::device_vector<float>& images,
-                const thrust::device_vector<float>& labels) {
+                const thrust::device_vector<float>& labels, bool other_engine = false) {
+  using Convolutions = thaw::cuda::Context::Convolutions;
   thaw::Model<Net, thaw::Cuda> model(1);
   model.context().set_tf32(tf32);
+  if (other_engine) model.context().convolutions = tf32 ? Convolutions::im2col : Convolutions::cudnn;
+  const std::string_view engine = model.context().uses_cudnn() ? "cuDNN" : "im2col";
   thaw::train::Adam adam(model, {.lr = 1e-4});
-  const double ms =
-      median_ms(model.context(), repeats, [&] { model.train_step_resident(raw(images), batch, raw(labels), adam); });
-  print(slug, "train_step", tf32, batch, ms, double(batch));
+  if (!other_engine) {
+    const double ms =
+        median_ms(model.context(), repeats, [&] { model.train_step_resident(raw(images), batch, raw(labels), adam); });
+    print(slug, "train_step", std::string("uncaptured, ") + std::string(engine), tf32, batch, ms, double(batch));
+  }
+  thaw::cuda::CapturedTrainStep step(model, adam, raw(images), batch, raw(labels));
+  print(slug, "train_step", std::string("graph, ") + std::string(engine), tf32, batch,
+        median_ms(model.context(), repeats, [&] { step.enqueue(); }), double(batch));
 }
 
 void mid_level(std::size_t batch, bool tf32, const thrust::device_vector<float>& images) {
@@ -86,8 +100,12 @@ void mid_level(std::size_t batch, bool tf32, const thrust::device_vector<float>&
   Model model(1);
   model.context().set_tf32(tf32);
   model.eval();
-  print("mid", "forward", tf32, batch,
-        median_ms(model.context(), repeats, [&] { model.forward_from<0>(raw(images), batch); }), double(batch));
+  const auto forward = [&] { model.forward_from<0>(raw(images), batch); };
+  print("mid", "forward", "uncaptured", tf32, batch, median_ms(model.context(), repeats, forward), double(batch));
+  const thaw::cuda::Graph forward_graph(model.context(), forward);
+  print("mid", "forward", "graph", tf32, batch,
+        median_ms(model.context(), repeats, [&] { forward_graph.replay(model.context()); }), double(batch));
+
   // The frozen prefix of every image, computed once; an epoch then trains from the cache.
   constexpr std::size_t features = Model::frozen_prefix_shape.size();
   thrust::device_vector<float> cache(dataset_images * features), all_labels = alternating_labels(dataset_images);
@@ -105,7 +123,16 @@ void mid_level(std::size_t batch, bool tf32, const thrust::device_vector<float>&
       adam.step(model);
     }
   });
-  print("mid", "cached_epoch", tf32, batch, epoch, double(dataset_images));
+  print("mid", "cached_epoch", "uncaptured", tf32, batch, epoch, double(dataset_images));
+  // One graph per batch of the epoch (each reads its own slice of the cache).
+  std::vector<std::unique_ptr<thaw::cuda::CapturedTrainStep<Model, Model::frozen_prefix>>> steps;
+  for (std::size_t n0 = 0; n0 < dataset_images; n0 += batch)
+    steps.push_back(std::make_unique<thaw::cuda::CapturedTrainStep<Model, Model::frozen_prefix>>(
+        model, adam, raw(cache) + n0 * features, std::min(batch, dataset_images - n0), raw(all_labels) + n0));
+  print("mid", "cached_epoch", "graph", tf32, batch, median_ms(model.context(), 5, [&] {
+          for (auto& step : steps) step->enqueue();
+        }),
+        double(dataset_images));
 }
 
 }  // namespace
@@ -123,10 +150,17 @@ int main(int argc, char** argv) {
   const auto images = random_images(largest);
   const auto labels = alternating_labels(largest);
   for (bool tf32 : {false, true}) {
-    std::apply([&](auto... named) { (train_step<typename decltype(named)::net>(named.slug, batches[0], tf32, images, labels), ...); },
-               thaw::paper::cases);
+    const auto both_engines = [&]<class Net>(std::string_view slug, std::size_t batch) {
+      train_step<Net>(slug, batch, tf32, images, labels);
+      if (THAW_CUDNN_ON_DEVICE) train_step<Net>(slug, batch, tf32, images, labels, true);
+    };
+    std::apply(
+        [&](auto... named) {
+          (both_engines.template operator()<typename decltype(named)::net>(named.slug, batches[0]), ...);
+        },
+        thaw::paper::cases);
     for (std::size_t batch : batches) {
-      if (batch != batches[0]) train_step<thaw::paper::MidLevelFE>("mid", batch, tf32, images, labels);
+      if (batch != batches[0]) both_engines.template operator()<thaw::paper::MidLevelFE>("mid", batch);
       mid_level(batch, tf32, images);
     }
   }

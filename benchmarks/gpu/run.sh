@@ -6,9 +6,9 @@
 #     /lib/x86_64-linux-gnu/libgcc_s.so.1 build/release/gpu-runtime/
 #   run(command="bash benchmarks/gpu/run.sh", carry=["build/release/tests/gpu/thaw_gpu_tests",
 #       "build/release/benchmarks/gpu/bench_gpu", "build/release/gpu-runtime"])
-# They need only libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 beyond libc/libstdc++;
+# They need only libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and libcudnn.so.9 beyond libc/libstdc++;
 # this script finds those in the image. Writes everything under $OUT (default ./gpu-results):
-# environment.txt, gpu_tests.txt, memcheck.txt, bench.jsonl and ratios.txt.
+# environment.txt, gpu_tests.txt, bench.jsonl, cudnn_plans.txt, ratios.txt and memcheck.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/gpu-results}
@@ -16,7 +16,8 @@ mkdir -p "$out"
 tests=build/release/tests/gpu/thaw_gpu_tests
 bench=build/release/benchmarks/gpu/bench_gpu
 # Folders holding the CUDA 13 libraries the binaries were linked against (pip wheels, the toolkit).
-libdirs=$(find / -xdev \( -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' \) \
+libdirs=$(find / -xdev \( -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' \
+          -o -name 'libcudnn.so.9*' \) \
           2>/dev/null | xargs -r -n1 dirname | sort -u | paste -sd:)
 export LD_LIBRARY_PATH=${libdirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Debian 12's libstdc++ and libgcc_s, carried in build/release/gpu-runtime, where the image's are older.
@@ -34,17 +35,22 @@ sanitizer=$(command -v compute-sanitizer || find / -xdev -name compute-sanitizer
 head -4 "$out/environment.txt"
 
 status=0
-echo "== thaw_gpu_tests"
-timeout 200 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
+echo "== thaw_gpu_tests ($(date +%T))"
+timeout 130 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
+echo "== bench_gpu (thaw; cuDNN's choices in cudnn_plans.txt) ($(date +%T))"
+THAW_CUDNN_LOG=1 timeout 130 "$bench" 32 128 2> "$out/cudnn_plans.txt" | tee "$out/bench.jsonl" || status=1
+echo "== PyTorch ($(date +%T))"
+timeout 90 python3 benchmarks/gpu/torch_gpu.py 32 128 2>&1 | tee -a "$out/bench.jsonl" || status=1
+if [ -n "${TORCH_COMPILE:-}" ]; then  # torch.compile's CUDA-graph mode, mid-level step only (slow to compile)
+  echo "== torch.compile ($(date +%T))"
+  timeout 200 python3 benchmarks/gpu/torch_gpu.py --compile-only 32 128 2>&1 | tee -a "$out/bench.jsonl"
+fi
 if [ -n "$sanitizer" ]; then
-  echo "== compute-sanitizer memcheck: one model step (mid-level FE parity)"
-  timeout 120 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "Model<mid-level FE, Cuda> vs" \
+  echo "== compute-sanitizer memcheck: one model step and a captured step ($(date +%T))"
+  timeout 60 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "mid-level FE" \
     > "$out/memcheck.txt" 2>&1 || status=1
   tail -3 "$out/memcheck.txt"
 fi
-echo "== bench_gpu (thaw)"
-timeout 150 "$bench" 32 128 2>&1 | tee "$out/bench.jsonl" || status=1
-echo "== PyTorch"
-timeout 240 python3 benchmarks/gpu/torch_gpu.py ${TORCH_COMPILE:+--compile} 32 128 2>&1 | tee -a "$out/bench.jsonl" || status=1
+echo "== done ($(date +%T))"
 python3 benchmarks/gpu/compare.py "$out/bench.jsonl" | tee "$out/ratios.txt"
 exit $status

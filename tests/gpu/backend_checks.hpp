@@ -40,15 +40,18 @@ struct Check {
   std::function<bool()> run;
 };
 
-inline std::vector<Check> layer_checks(std::size_t batch) {
+// im2col: convolutions through thaw's im2col and GEMM even where cuDNN is built in.
+inline std::vector<Check> layer_checks(std::size_t batch, bool im2col = false, bool convolutions_only = false) {
   std::vector<Check> checks;
   for_each_case([&]<class C>(std::size_t index) {
-    checks.push_back({C::name, [batch, index] {
+    if (convolutions_only && !requires { C::layer::in_channels; }) return;
+    const std::string name = std::string(C::name) + ", batch " + std::to_string(batch) + (im2col ? ", im2col" : "");
+    checks.push_back({name, [batch, index, im2col] {
                         LayerData data = make_data<C>(batch, unsigned(100 + index));
                         if constexpr (ParameterizedLayer<typename C::layer>)
                           if (C::fused) clear_ambiguous_gradients(cpu_layer(index, data, false).y, data.dy);
                         const LayerResult want = cpu_layer(index, data, C::fused);
-                        const LayerResult got = run_case<Cuda, DeviceTraits, C>(data);
+                        const LayerResult got = run_case<Cuda, DeviceTraits, C>(data, C::fused, im2col);
                         return same_result(C::name, got, want);
                       }});
   });

@@ -62,6 +62,14 @@ ModelRun cpu_model_run(std::size_t index, const ModelInputs& in) {
   return run;
 }
 
+NextStep cpu_step_from(std::size_t index, const ModelInputs& in, const ModelRun& from) {
+  NextStep next;
+  for_each_model_case([&]<class Net>(std::size_t i) {
+    if (i == index) next = step_from<Net, Cpu>(in, from);
+  });
+  return next;
+}
+
 std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
                                       const ModelInputs& in) {
   std::vector<float> output;

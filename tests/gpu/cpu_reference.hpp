@@ -20,8 +20,9 @@ LayerResult cpu_layer(std::size_t index, const LayerData& data, bool fused);
 double cpu_bce(const std::vector<float>& z, const std::vector<float>& y, std::vector<float>& dz);
 // The parameters after run.grads.size() steps of thaw::train::Adam.
 std::vector<float> cpu_adam(const AdamRun& run, const train::AdamOptions& options);
-// run_model and checkpoint_leg of model case `index` on Model<Net, Cpu>.
+// run_model, step_from and checkpoint_leg of model case `index` on Model<Net, Cpu>.
 ModelRun cpu_model_run(std::size_t index, const ModelInputs& in);
+NextStep cpu_step_from(std::size_t index, const ModelInputs& in, const ModelRun& from);
 std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
                                       const ModelInputs& in);
 

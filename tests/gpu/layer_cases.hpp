@@ -98,9 +98,12 @@ LayerData make_data(std::size_t batch, unsigned seed) {
 
 // Traits: how a backend's buffers are made from and read back into host vectors.
 template <class Backend, class Traits, class C>
-LayerResult run_case(const LayerData& d, bool fused = C::fused) {
+LayerResult run_case(const LayerData& d, bool fused = C::fused, bool im2col = false) {
   typename Backend::context ctx;
   ctx.training = false;  // eval mode in both backends (a CPU context starts in train mode): dropout is the identity
+  // Each convolution engine explicitly (a CUDA context would pick by math mode).
+  if constexpr (requires { ctx.convolutions; })
+    ctx.convolutions = im2col ? decltype(ctx.convolutions)::im2col : decltype(ctx.convolutions)::cudnn;
   if constexpr (requires { ctx.column_budget_floats; })
     ctx.column_budget_floats = std::size_t{1} << 21;  // one image per chunk in conv1 and conv2
   LayerResult r;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -97,8 +98,13 @@ struct ModelRun {
   Tensors gradients;               // gradients()
   std::vector<float> losses;       // one per train_step
   Tensors trained;                 // state_dict() after the steps
-  std::vector<std::vector<float>> exp_avg_sq;  // Adam's second moments after the steps
-  std::vector<float> trained_output;
+  std::vector<std::vector<float>> exp_avg, exp_avg_sq;  // Adam's moments after the steps
+};
+
+// One more step from a run's end state: the state dict and Adam's moments after it.
+struct NextStep {
+  Tensors state;
+  std::vector<std::vector<float>> exp_avg_sq;
 };
 
 template <class M>
@@ -129,9 +135,28 @@ ModelRun run_model(const ModelInputs& in) {
   train::Adam adam(model, model_adam_options());
   for (std::size_t s = 0; s < in.adam_steps; ++s) run.losses.push_back(model.train_step(batch, in.labels, adam));
   run.trained = tensors_of(model.state_dict());
+  run.exp_avg = adam.exp_avg();
   run.exp_avg_sq = adam.exp_avg_sq();
-  run.trained_output = eval_output(model, batch);
   return run;
+}
+
+// A model and optimizer put in the state `from` ended in (parameters, moments, step count),
+// then one train_step on the batch. Run on two backends from the same state, the steps differ
+// only by one step's rounding: trajectories of many steps drift apart (see model_parity).
+template <class Net, class Backend>
+NextStep step_from(const ModelInputs& in, const ModelRun& from) {
+  Model<Net, Backend> model(in.seed + 3);
+  model.set_dropout(false);
+  StateDict sd = model.state_dict();
+  for (std::size_t t = 0; t < from.trained.keys.size(); ++t)
+    std::copy(from.trained.values[t].begin(), from.trained.values[t].end(), sd.at(from.trained.keys[t]).begin());
+  model.load_state_dict(sd);
+  train::Adam adam(model, model_adam_options());
+  adam.exp_avg() = from.exp_avg;
+  adam.exp_avg_sq() = from.exp_avg_sq;
+  adam.set_steps(in.adam_steps);
+  model.train_step(model_batch<Model<Net, Backend>>(in), in.labels, adam);
+  return {tensors_of(model.state_dict()), adam.exp_avg_sq()};
 }
 
 // Loads the safetensors file `from` into a new model (initialized from another seed), runs

@@ -5,6 +5,8 @@
 // (model_host_test.cpp, in CI).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -27,12 +29,45 @@ inline bool close_tensors(const std::string& what, const Tensors& got, const Ten
   return ok;
 }
 
-// trained - initial, tensor by tensor.
-inline Tensors updates(const ModelRun& run) {
-  Tensors d = run.trained;
-  for (std::size_t t = 0; t < d.values.size(); ++t)
-    for (std::size_t i = 0; i < d.values[t].size(); ++i) d.values[t][i] -= run.initial.values[t][i];
-  return d;
+// after - before, tensor by tensor.
+inline Tensors difference(Tensors after, const Tensors& before) {
+  for (std::size_t t = 0; t < after.values.size(); ++t)
+    for (std::size_t i = 0; i < after.values[t].size(); ++i) after.values[t][i] -= before.values[t][i];
+  return after;
+}
+
+// Adam's moments, named by their tensor's index.
+inline Tensors moment_tensors(const std::vector<std::vector<float>>& moments) {
+  Tensors t;
+  for (std::size_t i = 0; i < moments.size(); ++i) t.keys.push_back(std::to_string(i));
+  t.values = moments;
+  return t;
+}
+
+// ||got - want|| / ||want|| per tensor: the whole-tensor error, which a rounding-level
+// near-tie flipped on one side (one ReLU or max-pool decision, moving a few hundred gradient
+// elements) barely moves and a wrong optimizer moves by tens of percent.
+inline bool close_in_norm(const std::string& what, const Tensors& got, const Tensors& want, double tolerance) {
+  if (got.keys != want.keys) {
+    std::printf("  %s: the keys differ\n", what.c_str());
+    return false;
+  }
+  bool ok = true;
+  for (std::size_t t = 0; t < got.keys.size(); ++t) {
+    double error = 0, norm = 0;
+    for (std::size_t i = 0; i < want.values[t].size(); ++i) {
+      const double d = double(got.values[t][i]) - double(want.values[t][i]);
+      error += d * d;
+      norm += double(want.values[t][i]) * double(want.values[t][i]);
+    }
+    const double relative = std::sqrt(error / std::max(norm, 1e-300));
+    if (!(relative <= tolerance)) {
+      std::printf("  %s %s: relative error %.3g in norm, allowed %.3g\n", what.c_str(), got.keys[t].c_str(), relative,
+                  tolerance);
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 template <class Net>
@@ -45,22 +80,19 @@ bool model_parity(std::size_t index, const ModelInputs& in) {
   ok = close("loss", {got.loss}, {want.loss}) && ok;
   ok = close_tensors("gradient", got.gradients, want.gradients, 1e-4) && ok;
   ok = close("train_step losses", got.losses, want.losses) && ok;
-  // Ten steps compound the backends' different summation orders: conv1's and conv2's weight
-  // gradients are long sums with heavy cancellation, agreeing to 1e-4 after one step (checked
-  // above), and after ten steps updates differ by up to 0.8% of a tensor's largest update and
-  // second moments by 1.1% (H200, 2026-11-27). A wrong moment,
-  // bias correction or step count changes updates by tens of percent; the tolerances below
-  // sit at about twice the measured drift.
-  ok = close_tensors("update", updates(got), updates(want), 2e-2) && ok;
-  if (got.exp_avg_sq.size() != want.exp_avg_sq.size()) {
-    std::printf("  Adam: %zu moment tensors, expected %zu\n", got.exp_avg_sq.size(), want.exp_avg_sq.size());
-    ok = false;
-  } else {
-    for (std::size_t t = 0; t < got.exp_avg_sq.size(); ++t)
-      ok = close("Adam exp_avg_sq " + std::to_string(t), got.exp_avg_sq[t], want.exp_avg_sq[t], 3e-2) && ok;
-  }
-  ok = close("eval output after training", got.trained_output, want.trained_output, 1e-3) && ok;
-  return ok;
+  // The parameters after ten steps are not compared: the backends' summation orders differ
+  // by 1e-7 relative in a gradient, and each step feeds the next, so trajectories drift apart
+  // (on an H200, updates after ten steps differed by up to 5% of a tensor's largest update).
+  // Instead both backends take one Adam step from the CUDA model's end state (parameters,
+  // moments, step count) and their updates are compared in norm: 1e-5 apart typically, 1e-3
+  // where a ReLU or max-pool near-tie flips between backends (host build, alternating case),
+  // while a wrong moment, bias correction or step count moves them by tens of percent.
+  const NextStep next = step_from<Net, Cuda>(in, got), next_cpu = cpu_step_from(index, in, got);
+  ok = close_in_norm("update of step " + std::to_string(in.adam_steps + 1), difference(next.state, got.trained),
+                     difference(next_cpu.state, got.trained), 1e-2) &&
+       ok;
+  return close_in_norm("Adam exp_avg_sq", moment_tensors(next.exp_avg_sq), moment_tensors(next_cpu.exp_avg_sq), 1e-2) &&
+         ok;
 }
 
 // A checkpoint written by Model<Net, Cuda> loads into Model<Net, Cpu>, whose state dict loads

@@ -4,6 +4,10 @@
 file(REMOVE_RECURSE ${WORK})
 set(consumer_args -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK}/consumer -DCMAKE_CXX_COMPILER=${CXX}
     -DCMAKE_BUILD_TYPE=Release)
+if(CUDA_COMPILER)  # thaw was built with its CUDA backend: the consumer builds a .cu program too
+  list(APPEND consumer_args -DCUDA_APP=ON -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}
+       -DCMAKE_CUDA_HOST_COMPILER=${CXX})
+endif()
 if(MODE STREQUAL "find_package")
   execute_process(COMMAND ${CMAKE_COMMAND} --install ${THAW_BUILD} --prefix ${WORK}/prefix
                   RESULT_VARIABLE rc OUTPUT_QUIET)
@@ -40,4 +44,11 @@ execute_process(COMMAND ${WORK}/consumer/app ${WORK}/weights
 message(STATUS "${out}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the consumer failed (${rc})")
+endif()
+if(CUDA_COMPILER)
+  execute_process(COMMAND ${WORK}/consumer/app_cuda RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  message(STATUS "${out}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the CUDA consumer failed (${rc})")
+  endif()
 endif()

@@ -29,13 +29,17 @@ inline AdamScalars adam_scalars(const train::AdamOptions& options, std::uint64_t
           float(bias_correction2_sqrt), float(options.eps), float(options.weight_decay)};
 }
 
+// `replay` (device memory; null outside CUDA Graphs) replaces `scalars` in a captured step,
+// which each replay's step count changes.
 struct AdamUpdate {
-  AdamScalars s;
+  AdamScalars scalars;
+  const AdamScalars* replay;
   float* param;
   const float* grad;
   float* exp_avg;
   float* exp_avg_sq;
   THAW_HD void operator()(int i) const {
+    const AdamScalars& s = replay ? *replay : scalars;
     const float g = s.weight_decay != 0 ? grad[i] + s.weight_decay * param[i] : grad[i];
     const float m = exp_avg[i] * s.beta1 + g * (1 - s.beta1);
     const float v = exp_avg_sq[i] * s.beta2 + (1 - s.beta2) * g * g;
@@ -54,12 +58,12 @@ struct AdamMoments {
 
 // Updates the n parameters (device) from their gradient (device) and moments. Asynchronous.
 inline void adam_update(Context& ctx, const AdamScalars& scalars, float* param, const float* grad,
-                        AdamMoments& moments, std::size_t n) {
+                        AdamMoments& moments, std::size_t n, const AdamScalars* replay = nullptr) {
   if (moments.exp_avg.size() != n || moments.exp_avg_sq.size() != n)
     throw std::invalid_argument("thaw::cuda::adam_update: the moments hold " + std::to_string(moments.exp_avg.size()) +
                                 " values for a tensor of " + std::to_string(n));
   launch(ctx.exec(), n,
-         AdamUpdate{scalars, param, grad, thrust::raw_pointer_cast(moments.exp_avg.data()),
+         AdamUpdate{scalars, replay, param, grad, thrust::raw_pointer_cast(moments.exp_avg.data()),
                     thrust::raw_pointer_cast(moments.exp_avg_sq.data())},
          "Adam update");
 }
@@ -68,6 +72,7 @@ inline void adam_update(Context& ctx, const AdamScalars& scalars, float* param, 
 // Model<Net, Cuda>: made from (and read back into) the optimizer's host moments.
 struct ResidentAdamMoments final : train::Adam::ResidentMoments {
   std::vector<AdamMoments> tensors;
+  thrust::device_vector<AdamScalars> replay_scalars = thrust::device_vector<AdamScalars>(1);  // CUDA Graphs
 
   ResidentAdamMoments(const std::vector<std::vector<float>>& exp_avg, const std::vector<std::vector<float>>& exp_avg_sq) {
     for (const auto& m : exp_avg) tensors.emplace_back(m.size());
@@ -93,8 +98,9 @@ struct ResidentAdamMoments final : train::Adam::ResidentMoments {
 inline void adam_step_resident(train::Adam& adam, std::size_t tensor, DeviceSpan<float> params,
                                DeviceSpan<const float> grads) {
   auto& moments = adam.resident_moments<ResidentAdamMoments>();
-  adam_update(*params.context, adam_scalars(adam.options(), adam.steps()), params.data(), grads.data(),
-              moments.tensors.at(tensor), params.size());
+  Context& ctx = *params.context;
+  adam_update(ctx, adam_scalars(adam.options(), adam.steps()), params.data(), grads.data(), moments.tensors.at(tensor),
+              params.size(), ctx.capturing ? thrust::raw_pointer_cast(moments.replay_scalars.data()) : nullptr);
 }
 
 }  // namespace thaw::cuda

@@ -12,6 +12,7 @@
 
 #include "thaw/backend/cuda/adam.cuh"
 #include "thaw/backend/cuda/context.cuh"
+#include "thaw/backend/cuda/graph.cuh"
 #include "thaw/backend/cuda/layers.cuh"
 #include "thaw/backend/cuda/loss.cuh"
 #include "thaw/backend/cuda/memory.cuh"

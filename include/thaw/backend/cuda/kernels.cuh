@@ -108,14 +108,15 @@ struct ActivationGradFromNchw {
   }
 };
 
-// In place after a GEMM: y[n, o] = act(y[n, o] + bias[o]).
-struct BiasActivationRows {
+// In place after a GEMM or a cuDNN convolution: y[n, c, p] = act(y[n, c, p] + bias[c]), for
+// rows of `channels` planes of `plane` values (plane 1: a linear layer's [n, out] rows).
+struct BiasActivation {
   const float* bias;
-  int features;
+  int channels, plane;
   bool relu;
   float* y;
   THAW_HD void operator()(int i) const {
-    const float v = y[i] + bias[i % features];
+    const float v = y[i] + bias[(i / plane) % channels];
     y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
   }
 };
@@ -242,14 +243,18 @@ THAW_HD inline bool dropout_keeps(std::uint64_t seed, std::uint64_t index, float
 }
 
 // Inverted dropout forward: keeps with probability `keep`, scales kept values by 1/keep.
+// `replay_offset` (device memory; null outside CUDA Graphs) moves a captured pass's counter
+// on at each replay.
 struct DropoutForward {
   std::uint64_t seed, counter;
+  const std::uint64_t* replay_offset;
   float keep, scale;
   const float* x;
   float* y;
   std::uint8_t* kept;
   THAW_HD void operator()(int i) const {
-    const bool k = dropout_keeps(seed, counter + std::uint64_t(i), keep);
+    const std::uint64_t base = counter + (replay_offset ? *replay_offset : 0);
+    const bool k = dropout_keeps(seed, base + std::uint64_t(i), keep);
     kept[i] = k;
     y[i] = k ? x[i] * scale : 0.0f;
   }

@@ -12,6 +12,7 @@
 
 #include "thaw/backend/cuda/blas.cuh"
 #include "thaw/backend/cuda/context.cuh"
+#include "thaw/backend/cuda/cudnn.cuh"
 #include "thaw/backend/cuda/kernels.cuh"
 #include "thaw/core/net.hpp"
 #include "thaw/layers/adaptive_avgpool2d.hpp"
@@ -95,6 +96,9 @@ struct Layer<L, In, Fused> : GradientsOf<L, thrust::device_vector<float>> {
   thrust::device_vector<float> weight = thrust::device_vector<float>(L::weight_size, 0.0f);
   thrust::device_vector<float> bias = thrust::device_vector<float>(L::bias_size, 0.0f);
   thrust::device_vector<float> output, input_grad, scratch;
+#if THAW_CUDNN_ON_DEVICE
+  CudnnPlans cudnn_plans;  // convolutions only
+#endif
 
   Layer() {
     if constexpr (trainable) {  // zero until the first backward pass
@@ -108,10 +112,13 @@ struct Layer<L, In, Fused> : GradientsOf<L, thrust::device_vector<float>> {
     const float* w = thrust::raw_pointer_cast(weight.data());
     const float* b = thrust::raw_pointer_cast(bias.data());
     if constexpr (requires { L::kernel; }) {
+#if THAW_CUDNN_ON_DEVICE
+      if (ctx.uses_cudnn() && cudnn_conv2d_forward(ctx, cudnn_plans, geometry(), x, batch, w, b, Fused, y)) return y;
+#endif
       conv2d_forward(ctx, geometry(), x, batch, w, b, Fused, y);
     } else {
       gemm(ctx, false, true, batch, L::out_features, L::in_features, x, w, y);
-      launch(ctx.exec(), batch * L::out_features, BiasActivationRows{b, int(L::out_features), Fused, y},
+      launch(ctx.exec(), batch * L::out_features, BiasActivation{b, int(L::out_features), 1, Fused, y},
              "linear bias/ReLU");
     }
     return y;
@@ -128,6 +135,11 @@ struct Layer<L, In, Fused> : GradientsOf<L, thrust::device_vector<float>> {
     const float* w = thrust::raw_pointer_cast(weight.data());
     const float* y = thrust::raw_pointer_cast(output.data());
     if constexpr (requires { L::kernel; }) {
+#if THAW_CUDNN_ON_DEVICE
+      if (ctx.uses_cudnn() && cudnn_conv2d_backward(ctx, cudnn_plans, geometry(), x, y, dy, batch, w, Fused,
+                                             ensure(scratch, batch * out.size()), dweight, dbias, dx))
+        return dx;
+#endif
       conv2d_backward(ctx, geometry(), x, y, dy, batch, w, Fused, dweight, dbias, dx);
     } else {
       constexpr std::size_t in_features = L::in_features, out_features = L::out_features;
@@ -232,7 +244,9 @@ struct Layer<Dropout<P>, In, Fused> {
     if (!active) return x;
     const std::size_t n = batch * In.size();
     float* y = ensure(output, n);
-    launch(ctx.exec(), n, DropoutForward{ctx.dropout_seed, ctx.dropout_counter, keep, scale, x, y, ensure(kept, n)},
+    launch(ctx.exec(), n,
+           DropoutForward{ctx.dropout_seed, ctx.dropout_counter, ctx.replay_offset(), keep, scale, x, y,
+                          ensure(kept, n)},
            "dropout");
     ctx.dropout_counter += n;
     return y;

@@ -11,6 +11,7 @@
 
 #include "thaw/backend/cuda/context.cuh"
 #include "thaw/backend/cuda/kernels.cuh"
+#include "thaw/backend/cuda/memory.cuh"
 
 namespace thaw::cuda {
 
@@ -51,12 +52,15 @@ inline void bce_with_logits(Context& ctx, const float* z, const float* y, std::s
   launch(ctx.exec(), 1, BceMean{z, y, count, loss}, "loss");
 }
 
-// The same, returning the loss to the host (waits for the stream).
+// The same into ctx.loss, returning it to the host (waits for the stream) except while a CUDA
+// Graph is captured: then it returns 0 and the loss stays in ctx.loss.
 inline double bce_with_logits(Context& ctx, const float* z, const float* y, std::size_t n, float* dz) {
-  thrust::device_vector<double> loss(1);
-  bce_with_logits(ctx, z, y, n, dz, thrust::raw_pointer_cast(loss.data()));
-  ctx.synchronize();
-  return loss[0];
+  double* loss = ensure(ctx.loss, 1);
+  bce_with_logits(ctx, z, y, n, dz, loss);
+  if (ctx.capturing) return 0;
+  double value = 0;
+  download(ctx, loss, 1, &value);
+  return value;
 }
 
 }  // namespace thaw::cuda

@@ -38,7 +38,8 @@ inline void upload(const float* host, std::size_t n, float* dst) {
   thrust::copy(host, host + n, thrust::device_pointer_cast(dst));
 }
 // Device -> host once the context's work is done.
-inline void download(const Context& ctx, const float* src, std::size_t n, float* host) {
+template <class T>
+void download(const Context& ctx, const T* src, std::size_t n, T* host) {
   ctx.synchronize();
   thrust::copy(thrust::device_pointer_cast(src), thrust::device_pointer_cast(src) + n, host);
 }

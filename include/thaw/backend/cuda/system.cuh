@@ -18,6 +18,13 @@
 #else
 #define THAW_CUDA_ON_DEVICE 0
 #endif
+// cuDNN's convolutions (cudnn.cuh): on the GPU, where the build links cuDNN.
+#if THAW_CUDA_ON_DEVICE && defined(THAW_CUDNN)
+#define THAW_CUDNN_ON_DEVICE 1
+#include <cudnn.h>
+#else
+#define THAW_CUDNN_ON_DEVICE 0
+#endif
 
 // Functors that run in Thrust algorithms on either system.
 #if defined(__CUDACC__)
@@ -37,6 +44,12 @@ inline void check(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
     throw std::runtime_error(std::string("thaw::cuda: ") + what + " failed: cuBLAS status " +
                              std::to_string(int(status)) + " (" + cublasGetStatusString(status) + ")");
+}
+#endif
+#if THAW_CUDNN_ON_DEVICE
+inline void check(cudnnStatus_t status, const char* what) {
+  if (status != CUDNN_STATUS_SUCCESS)
+    throw std::runtime_error(std::string("thaw::cuda: ") + what + " failed: " + cudnnGetErrorString(status));
 }
 #endif
 
