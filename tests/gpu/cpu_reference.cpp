@@ -70,6 +70,14 @@ NextStep cpu_step_from(std::size_t index, const ModelInputs& in, const ModelRun&
   return next;
 }
 
+TrainerRun cpu_trainer_run(std::size_t index, const ModelInputs& in) {
+  TrainerRun run;
+  for_each_model_case([&]<class Net>(std::size_t i) {
+    if (i == index) run = run_trainer<Net, Cpu>(in);
+  });
+  return run;
+}
+
 std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
                                       const ModelInputs& in) {
   std::vector<float> output;

@@ -23,6 +23,8 @@ std::vector<float> cpu_adam(const AdamRun& run, const train::AdamOptions& option
 // run_model, step_from and checkpoint_leg of model case `index` on Model<Net, Cpu>.
 ModelRun cpu_model_run(std::size_t index, const ModelInputs& in);
 NextStep cpu_step_from(std::size_t index, const ModelInputs& in, const ModelRun& from);
+// run_trainer (trainer_checks.hpp) of model case `index` on Model<Net, Cpu>.
+TrainerRun cpu_trainer_run(std::size_t index, const ModelInputs& in);
 std::vector<float> cpu_checkpoint_leg(std::size_t index, const std::string& from, const std::string& to,
                                       const ModelInputs& in);
 

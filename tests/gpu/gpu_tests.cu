@@ -8,6 +8,7 @@
 
 #include "backend_checks.hpp"
 #include "graph_checks.hpp"
+#include "trainer_checks.hpp"
 #include "model_checks.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
   for (auto& check : thaw::gpu_test::model_checks(thaw::gpu_test::make_model_inputs(2, 10, 31), 2))
     checks.push_back(std::move(check));
   for (auto& check : thaw::gpu_test::graph_checks()) checks.push_back(std::move(check));
+  // The Trainer: with the prefix cache (mid-level) and without one (fine-tuning trains conv1).
+  for (auto& check : thaw::gpu_test::trainer_checks<thaw::paper::MidLevelFE, thaw::paper::FineTuning>(37))
+    checks.push_back(std::move(check));
   int devices = 0;
   const cudaError_t status = cudaGetDeviceCount(&devices);
   if (status != cudaSuccess || devices == 0) {

@@ -5,15 +5,18 @@
 // Only std::vector and std::string cross between the two translation units.
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include <xtensor/xadapt.hpp>
 
@@ -22,6 +25,7 @@
 #include "thaw/models/paper_cases.hpp"
 #include "thaw/train/adam.hpp"
 #include "thaw/train/model_training.hpp"
+#include "thaw/train/trainer.hpp"
 
 namespace thaw::gpu_test {
 
@@ -35,7 +39,7 @@ template <class Net>
 constexpr std::size_t index_of() {
   return []<std::size_t... I>(std::index_sequence<I...>) {
     std::size_t index = model_case_count;
-    ((std::is_same_v<Net, std::tuple_element_t<I, ModelCases>> ? (index = I) : 0), ...);
+    ((index = std::is_same_v<Net, std::tuple_element_t<I, ModelCases>> ? I : index), ...);
     return index;
   }(std::make_index_sequence<model_case_count>{});
 }
@@ -99,6 +103,12 @@ struct ModelRun {
   std::vector<float> losses;       // one per train_step
   Tensors trained;                 // state_dict() after the steps
   std::vector<std::vector<float>> exp_avg, exp_avg_sq;  // Adam's moments after the steps
+};
+
+// A Trainer's fit (trainer_checks.hpp): the epochs' losses, and whether it cached the prefix.
+struct TrainerRun {
+  std::vector<float> train_losses, validation_losses;
+  bool cached = false;
 };
 
 // One more step from a run's end state: the state dict and Adam's moments after it.
@@ -169,6 +179,52 @@ std::vector<float> checkpoint_leg(const std::string& from, const std::string& to
   const auto output = eval_output(model, model_batch<Model<Net, Backend>>(in));
   io::save_safetensors(to, model.state_dict());
   return output;
+}
+
+// Two epochs at batch 2 over the first three images, validated on the fourth, checkpointed;
+// then a new model resumes from the checkpoint for a third. Dropout off (the backends draw
+// different masks).
+template <class Net, class Backend>
+TrainerRun run_trainer(const ModelInputs& in) {
+  using M = Model<Net, Backend>;
+  constexpr std::size_t per_image = M::input_shape.size();
+  const auto images = [&](std::size_t first, std::size_t count) {
+    std::vector<float> values(in.images.begin() + std::ptrdiff_t(first * per_image),
+                              in.images.begin() + std::ptrdiff_t((first + count) * per_image));
+    return xt::xtensor<float, 4>(xt::adapt(values, std::array<std::size_t, 4>{count, M::input_shape.c,
+                                                                             M::input_shape.h, M::input_shape.w}));
+  };
+  const train::Dataset train(images(0, 3), std::vector<float>(in.labels.begin(), in.labels.begin() + 3));
+  const train::Dataset validation(images(3, 1), std::vector<float>{in.labels[3]});
+  train::TrainerOptions options;
+  options.epochs = 2;
+  options.batch_size = 2;
+  options.seed = 3;
+  options.adam = model_adam_options();
+  options.on_epoch = [](const train::EpochRecord&) {};
+  options.on_message = [](const std::string&) {};
+  options.checkpoint = std::filesystem::temp_directory_path() /
+                       ("thaw_gpu_trainer_" + std::string(Backend::name) + "_" + std::to_string(::getpid()) +
+                        ".safetensors");
+  std::filesystem::remove(options.checkpoint);
+  TrainerRun run;
+  {
+    M model(in.seed);
+    model.set_dropout(false);
+    train::Trainer trainer(model, options);
+    trainer.fit(train, &validation);
+    run.cached = trainer.caching();
+  }
+  options.epochs = 3;
+  M resumed(in.seed + 9);
+  resumed.set_dropout(false);
+  train::Trainer trainer(resumed, options);
+  for (const auto& record : trainer.fit(train, &validation)) {
+    run.train_losses.push_back(float(record.train_loss));
+    run.validation_losses.push_back(float(record.validation_loss));
+  }
+  std::filesystem::remove(options.checkpoint);
+  return run;
 }
 
 // Calls f.template operator()<Net>(index) for every case.

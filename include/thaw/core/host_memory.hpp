@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace thaw {
@@ -32,6 +34,22 @@ struct HostMemory {
   static void download(const Context&, const float* src, std::size_t n, float* host) { std::copy_n(src, n, host); }
   template <class Context>
   static void seed_dropout(Context& ctx, std::uint64_t seed) { ctx.dropout_rng.seed(seed); }
+  // The dropout generator's state as text (checkpoints), and back: false, and nothing changed,
+  // for text that is not a generator's (another backend's state).
+  template <class Context>
+  static std::string dropout_state(const Context& ctx) {
+    std::ostringstream out;
+    out << ctx.dropout_rng;
+    return out.str();
+  }
+  template <class Context>
+  static bool set_dropout_state(Context& ctx, const std::string& text) {
+    std::istringstream in(text);
+    decltype(ctx.dropout_rng) rng;
+    if (!(in >> rng)) return false;
+    ctx.dropout_rng = rng;
+    return true;
+  }
 };
 
 }  // namespace thaw

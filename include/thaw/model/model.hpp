@@ -206,12 +206,10 @@ class Model {
   }
 
   std::uint64_t steps() const { return steps_; }
-  // The dropout mask generator, for checkpoints (backends whose dropout draws from one).
-  std::mt19937_64& dropout_rng()
-    requires requires(typename Backend::context& c) { c.dropout_rng; }
-  {
-    return context_.dropout_rng;
-  }
+  // The dropout mask generator's state as text, for checkpoints. set_dropout_state returns
+  // false, changing nothing, for another backend's state (their masks differ anyway).
+  std::string dropout_state() const { return Backend::dropout_state(context_); }
+  bool set_dropout_state(const std::string& text) { return Backend::set_dropout_state(context_, text); }
 
   void reset_parameters(std::uint64_t seed) {
     std::mt19937_64 rng(seed);

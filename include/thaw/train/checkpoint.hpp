@@ -78,7 +78,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Adam& adam
                               {"thaw.adam.lr", detail::text_of(adam.lr())},
                               {"thaw.steplr.epoch", std::to_string(scheduler.epoch())},
                               {"thaw.shuffle_rng", detail::text_of(state.shuffle_rng)},
-                              {"thaw.dropout_rng", detail::text_of(model.dropout_rng())},
+                              {"thaw.dropout_rng", model.dropout_state()},
                               {"thaw.history", history.dump()}};
   io::save_safetensors(path, tensors, metadata);
 }
@@ -92,7 +92,8 @@ TrainingState restore_counters(const Meta& meta, Model& model, Adam& adam, StepL
   TrainingState state;
   state.epoch = std::stoull(meta("thaw.epoch"));
   std::istringstream(meta("thaw.shuffle_rng")) >> state.shuffle_rng;
-  std::istringstream(meta("thaw.dropout_rng")) >> model.dropout_rng();
+  // Another backend's generator (a CUDA run resumed on the CPU): this model keeps its own.
+  model.set_dropout_state(meta("thaw.dropout_rng"));
   for (const auto& r : nlohmann::json::parse(meta("thaw.history")))
     state.history.push_back({r["epoch"], r["train_loss"], r["validation_loss"], r["seconds"], r["learning_rate"]});
   return state;

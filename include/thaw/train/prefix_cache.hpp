@@ -130,8 +130,17 @@ class PrefixCache {
 // A hash of what decides a model's frozen-prefix outputs: the prefix's layer types, the input
 // and prefix output shapes, and every byte of the prefix's parameters. Equal for two different
 // nets whose prefixes are the same layers with the same weights.
+// A layer's parameter vector on the host, whichever backend holds it.
+template <class Model, class Vector>
+std::vector<float> host_copy(Model& model, const Vector& values) {
+  const auto view = Model::backend::view(std::as_const(model.context()), values);
+  std::vector<float> host(view.size());
+  Model::backend::download(model.context(), view.data(), view.size(), host.data());
+  return host;
+}
+
 template <class Model>
-std::uint64_t prefix_fingerprint(const Model& model) {
+std::uint64_t prefix_fingerprint(Model& model) {
   using N = typename Model::net;
   constexpr std::size_t prefix = Model::frozen_prefix;
   std::uint64_t h = 0xcbf29ce484222325ull;
@@ -150,8 +159,8 @@ std::uint64_t prefix_fingerprint(const Model& model) {
         [&] {
           for (const char c : std::string(typeid(typename N::template layer<I>).name())) h = detail::mix(h, std::uint8_t(c));
           if constexpr (N::has_parameters[I]) {
-            add_floats(model.template layer<I>().weight);
-            add_floats(model.template layer<I>().bias);
+            add_floats(host_copy(model, model.template layer<I>().weight));
+            add_floats(host_copy(model, model.template layer<I>().bias));
           }
         }(),
         ...);

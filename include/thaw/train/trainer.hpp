@@ -124,6 +124,7 @@ class Trainer {
  private:
   static constexpr std::size_t prefix = Model::frozen_prefix;
   static constexpr std::size_t prefix_floats = Model::frozen_prefix_shape.size();
+  static constexpr std::size_t input_floats = Model::input_shape.size();
   static constexpr const char* who = "thaw::train::Trainer";
   using Clock = std::chrono::steady_clock;
 
@@ -201,9 +202,10 @@ class Trainer {
         [&](std::size_t b, std::size_t n, const float* images) {
           const std::span<const std::size_t> ids(order.data() + b, n);
           take_labels(data, ids);
-          const float loss = train_table_ != nullptr
-                                 ? model_.template compute_gradients_from<prefix>(prefix_outputs(images, ids, *train_table_), n, labels_)
-                                 : model_.template compute_gradients_from<0>(images, n, labels_);
+          const float loss =
+              train_table_ != nullptr
+                  ? model_.template compute_gradients_from<prefix>(prefix_outputs(images, ids, *train_table_), n, labels_)
+                  : model_.template compute_gradients_from<0>(to_model(images, n * input_floats), n, labels_);
           adam_.step(model_);
           loss_sum += double(loss) * double(n);
         });
@@ -221,10 +223,11 @@ class Trainer {
         [&](std::size_t b, std::size_t n, const float* images) {
           const std::span<const std::size_t> ids(order.data() + b, n);
           take_labels(data, ids);
-          const float* logits =
+          const float* logits = from_model(
               validation_table_ != nullptr
                   ? model_.template forward_from<prefix>(prefix_outputs(images, ids, *validation_table_), n)
-                  : model_.template forward_from<0>(images, n);
+                  : model_.template forward_from<0>(to_model(images, n * input_floats), n),
+              n * Model::output_shape.size(), logits_);
           scratch_.resize(n * Model::output_shape.size());
           loss_sum += bce_with_logits(logits, labels_.data(), scratch_.size(), scratch_.data()) * double(n);
         });
@@ -250,7 +253,8 @@ class Trainer {
     const std::size_t n = ids.size();
     if (images != nullptr) {
       const auto start = Clock::now();
-      const float* out = model_.forward_frozen_prefix(images, n);
+      const float* out = from_model(model_.forward_frozen_prefix(to_model(images, n * input_floats), n),
+                                    n * prefix_floats, prefix_outputs_);
       for (std::size_t i = 0; i < n; ++i) table.store(ids[i], out + i * prefix_floats);
       cache_->count_misses(n, seconds_since(start));
     } else {
@@ -258,7 +262,22 @@ class Trainer {
     }
     batch_.resize(n * prefix_floats);
     for (std::size_t i = 0; i < n; ++i) std::copy_n(table.row(ids[i]), prefix_floats, batch_.data() + i * prefix_floats);
-    return batch_.data();
+    return to_model(batch_.data(), batch_.size());
+  }
+
+  // Batches come from the host and the cache lives there: with a model whose backend keeps
+  // its buffers elsewhere (thaw::Cuda), they are copied in, and outputs copied out.
+  const float* to_model(const float* host, std::size_t count) {
+    return Model::backend::stage(staged_, host, count);
+  }
+  const float* from_model(const float* values, std::size_t count, std::vector<float>& host) {
+    if constexpr (Model::backend::host_memory) {
+      return values;
+    } else {
+      host.resize(count);
+      Model::backend::download(model_.context(), values, count, host.data());
+      return host.data();
+    }
   }
 
   void message(const std::string& text) const {
@@ -299,7 +318,8 @@ class Trainer {
   PrefixCache::Table* validation_table_ = nullptr;
   double checkpoint_seconds_ = 0;   // the last checkpoint write
   std::vector<double> run_seconds_;  // epochs trained by this object (with checkpoint writes)
-  std::vector<float> batch_, labels_, scratch_;
+  std::vector<float> batch_, labels_, scratch_, logits_, prefix_outputs_;
+  typename Model::backend::buffer staged_;  // a batch copied into the model's memory
 };
 
 }  // namespace thaw::train

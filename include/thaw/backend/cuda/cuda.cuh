@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "thaw/backend/cuda/adam.cuh"
 #include "thaw/backend/cuda/context.cuh"
@@ -42,6 +44,19 @@ struct Cuda {
   static void seed_dropout(context& ctx, std::uint64_t seed) {
     ctx.dropout_seed = seed;
     ctx.dropout_counter = 0;
+  }
+  // The generator's state for checkpoints: its seed and counter (see thaw::HostMemory).
+  static std::string dropout_state(const context& ctx) {
+    return "cuda-dropout " + std::to_string(ctx.dropout_seed) + " " + std::to_string(ctx.dropout_counter);
+  }
+  static bool set_dropout_state(context& ctx, const std::string& text) {
+    std::istringstream in(text);
+    std::string tag;
+    std::uint64_t seed = 0, counter = 0;
+    if (!(in >> tag >> seed >> counter) || tag != "cuda-dropout") return false;
+    ctx.dropout_seed = seed;
+    ctx.dropout_counter = counter;
+    return true;
   }
   // The loss on the device; the value comes back to the host (one small synchronous copy).
   static double bce_with_logits(context& ctx, const float* z, const float* labels, std::size_t n, float* dz) {
