@@ -1,11 +1,13 @@
 // benchmarks/gpu/bench_gpu.cu — Model<Net, thaw::Cuda> timed with CUDA events on device-resident
 // batches: a training step (forward, BCE, generated backward, Adam) of each of the nine paper
 // cases, the mid-level FE's eval forward pass, and its epoch over a frozen-prefix cache held on
-// the device; each uncaptured and as a CUDA Graph, and the mid-level step with thaw's im2col
-// convolutions instead of cuDNN's. One JSON line per measurement; torch_gpu.py times PyTorch
-// on the same steps, and compare.py prints the ratios.
+// the device; each uncaptured and as a CUDA Graph, and each step also with the convolution
+// engine its math mode does not pick; then TF32's error against strict fp32. One JSON line per
+// measurement; torch_gpu.py times PyTorch on the same steps, and compare.py prints the ratios.
 // Usage: bench_gpu [batch...]   (default 32 128; the nine cases at the first batch, mid at all)
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <memory>
 #include <cstdio>
 #include <cstdlib>
@@ -135,6 +137,39 @@ void mid_level(std::size_t batch, bool tf32, const thrust::device_vector<float>&
         double(dataset_images));
 }
 
+// TF32 against strict fp32 on one batch, dropout off: the relative error in norm of the eval
+// output and of each trainable tensor's gradient (what the README quotes for TF32's accuracy).
+void tf32_accuracy(std::size_t batch, const thrust::device_vector<float>& images,
+                   const thrust::device_vector<float>& labels) {
+  using Model = thaw::Model<thaw::paper::MidLevelFE, thaw::Cuda>;
+  const auto run = [&](bool tf32) {
+    Model model(1);
+    model.context().set_tf32(tf32);
+    model.set_dropout(false);
+    model.compute_gradients_resident(raw(images), batch, raw(labels));
+    std::map<std::string, std::vector<float>> values;
+    for (const auto& [key, grad] : model.gradients()) values["gradient " + key].assign(grad.begin(), grad.end());
+    model.eval();
+    auto& output = values["eval output"];
+    output.resize(batch * Model::output_shape.size());
+    thaw::cuda::download(model.context(), model.forward_from<0>(raw(images), batch), output.size(), output.data());
+    return values;
+  };
+  const auto strict = run(false), tf32 = run(true);
+  for (const auto& [key, want] : strict) {
+    const auto& got = tf32.at(key);
+    double error = 0, norm = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      error += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+      norm += double(want[i]) * want[i];
+    }
+    std::printf("{\"impl\": \"thaw-tf32-accuracy\", \"case\": \"mid\", \"batch\": %zu, \"tensor\": \"%s\", "
+                "\"relative_error\": %.3g}\n",
+                batch, key.c_str(), std::sqrt(error / std::max(norm, 1e-300)));
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,6 +184,7 @@ int main(int argc, char** argv) {
   const std::size_t largest = *std::max_element(batches.begin(), batches.end());
   const auto images = random_images(largest);
   const auto labels = alternating_labels(largest);
+  tf32_accuracy(batches[0], images, labels);
   for (bool tf32 : {false, true}) {
     const auto both_engines = [&]<class Net>(std::string_view slug, std::size_t batch) {
       train_step<Net>(slug, batch, tf32, images, labels);

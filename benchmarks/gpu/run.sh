@@ -6,8 +6,8 @@
 #     /lib/x86_64-linux-gnu/libgcc_s.so.1 build/release/gpu-runtime/
 #   run(command="bash benchmarks/gpu/run.sh", carry=["build/release/tests/gpu/thaw_gpu_tests",
 #       "build/release/benchmarks/gpu/bench_gpu", "build/release/gpu-runtime"])
-# They need only libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and libcudnn.so.9 beyond libc/libstdc++;
-# this script finds those in the image. Writes everything under $OUT (default ./gpu-results):
+# They need only libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and libcudnn.so.9 beyond
+# libc/libstdc++; this script finds those in the image (about four minutes in all). Writes everything under $OUT (default ./gpu-results):
 # environment.txt, gpu_tests.txt, bench.jsonl, cudnn_plans.txt, ratios.txt and memcheck.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,9 +36,9 @@ head -4 "$out/environment.txt"
 
 status=0
 echo "== thaw_gpu_tests ($(date +%T))"
-timeout 130 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
+timeout 180 "$tests" 2>&1 | tee "$out/gpu_tests.txt" || status=1
 echo "== bench_gpu (thaw; cuDNN's choices in cudnn_plans.txt) ($(date +%T))"
-THAW_CUDNN_LOG=1 timeout 130 "$bench" 32 128 2> "$out/cudnn_plans.txt" | tee "$out/bench.jsonl" || status=1
+THAW_CUDNN_LOG=1 timeout 150 "$bench" 32 128 2> "$out/cudnn_plans.txt" | tee "$out/bench.jsonl" || status=1
 echo "== PyTorch ($(date +%T))"
 timeout 90 python3 benchmarks/gpu/torch_gpu.py 32 128 2>&1 | tee -a "$out/bench.jsonl" || status=1
 if [ -n "${TORCH_COMPILE:-}" ]; then  # torch.compile's CUDA-graph mode, mid-level step only (slow to compile)
@@ -46,8 +46,8 @@ if [ -n "${TORCH_COMPILE:-}" ]; then  # torch.compile's CUDA-graph mode, mid-lev
   timeout 200 python3 benchmarks/gpu/torch_gpu.py --compile-only 32 128 2>&1 | tee -a "$out/bench.jsonl"
 fi
 if [ -n "$sanitizer" ]; then
-  echo "== compute-sanitizer memcheck: one model step and a captured step ($(date +%T))"
-  timeout 60 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "mid-level FE" \
+  echo "== compute-sanitizer memcheck: mid-level FE steps, uncaptured and replayed ($(date +%T))"
+  timeout 60 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "captured mid-level FE step" \
     > "$out/memcheck.txt" 2>&1 || status=1
   tail -3 "$out/memcheck.txt"
 fi
