@@ -127,9 +127,6 @@ class PrefixCache {
   double seconds_ = 0;
 };
 
-// A hash of what decides a model's frozen-prefix outputs: the prefix's layer types, the input
-// and prefix output shapes, and every byte of the prefix's parameters. Equal for two different
-// nets whose prefixes are the same layers with the same weights.
 // A layer's parameter vector on the host, whichever backend holds it.
 template <class Model, class Vector>
 std::vector<float> host_copy(Model& model, const Vector& values) {
@@ -139,6 +136,9 @@ std::vector<float> host_copy(Model& model, const Vector& values) {
   return host;
 }
 
+// A hash of what decides a model's frozen-prefix outputs: the prefix's layer types, the input
+// and prefix output shapes, and every byte of the prefix's parameters. Equal for two different
+// nets whose prefixes are the same layers with the same weights.
 template <class Model>
 std::uint64_t prefix_fingerprint(Model& model) {
   using N = typename Model::net;

@@ -8,6 +8,9 @@
 // thread while batch k trains; the same seed gives the same batches, so the same parameters,
 // whichever kind of source holds the images.
 //
+// Models: Model<Net, thaw::Cpu>, or Model<Net, thaw::Cuda> (its batches are copied to the
+// device, its prefix outputs and validation logits back to the host cache and loss).
+//
 // Optimizer: Trainer(model, options) makes its own Adam(options.adam) and
 // StepLR(options.lr_step, options.lr_gamma). Trainer(model, adam, scheduler, options) uses
 // yours (and checkpoints and restores it); then options.adam, lr_step and lr_gamma must stay at

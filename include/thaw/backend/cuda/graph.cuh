@@ -25,7 +25,10 @@
 namespace thaw::cuda {
 
 // `work` on the context's stream, captured as a graph. It must allocate nothing and wait for
-// nothing: run it once uncaptured first, which sizes every buffer and plans cuDNN.
+// nothing: run it once uncaptured first, which sizes every buffer and plans cuDNN. A graph
+// holds the addresses of the model's buffers: a later pass with a larger batch on the same
+// model grows them and leaves the graph pointing at freed memory, so capture at the largest
+// batch first (smaller batches reuse the buffers) or keep one model per batch size.
 class Graph {
  public:
   template <class Work>
