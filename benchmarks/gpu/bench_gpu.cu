@@ -5,6 +5,7 @@
 // engine its math mode does not pick; then TF32's error against strict fp32. One JSON line per
 // measurement; torch_gpu.py times PyTorch on the same steps, and compare.py prints the ratios.
 // Usage: bench_gpu [batch...]   (default 32 128; the nine cases at the first batch, mid at all)
+//        bench_gpu --profile [batch]   (one captured mid-level TF32 step, for ncu; default 128)
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -170,11 +171,23 @@ void tf32_accuracy(std::size_t batch, const thrust::device_vector<float>& images
   std::fflush(stdout);
 }
 
+// For a profiler (run.sh with NCU=1): one mid-level step at `batch` with TF32 captured, then
+// replayed twice; the profile shows which kernels take the step's time.
+void profile_step(std::size_t batch, const thrust::device_vector<float>& images,
+                  const thrust::device_vector<float>& labels) {
+  thaw::Model<thaw::paper::MidLevelFE, thaw::Cuda> model(1);
+  model.context().set_tf32(true);
+  thaw::train::Adam adam(model, {.lr = 1e-4});
+  thaw::cuda::CapturedTrainStep step(model, adam, raw(images), batch, raw(labels));
+  for (int i = 0; i < 3; ++i) step();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool profile = argc > 1 && std::string_view(argv[1]) == "--profile";
   std::vector<std::size_t> batches;
-  for (int i = 1; i < argc; ++i) batches.push_back(std::strtoul(argv[i], nullptr, 10));
+  for (int i = profile ? 2 : 1; i < argc; ++i) batches.push_back(std::strtoul(argv[i], nullptr, 10));
   if (batches.empty()) batches = {32, 128};
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -184,6 +197,7 @@ int main(int argc, char** argv) {
   const std::size_t largest = *std::max_element(batches.begin(), batches.end());
   const auto images = random_images(largest);
   const auto labels = alternating_labels(largest);
+  if (profile) return profile_step(largest, images, labels), 0;
   tf32_accuracy(batches[0], images, labels);
   for (bool tf32 : {false, true}) {
     const auto both_engines = [&]<class Net>(std::string_view slug, std::size_t batch) {

@@ -8,7 +8,8 @@
 #       "build/release/benchmarks/gpu/bench_gpu", "build/release/gpu-runtime"])
 # They need only libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and libcudnn.so.9 beyond
 # libc/libstdc++; this script finds those in the image (about four minutes in all). Writes everything under $OUT (default ./gpu-results):
-# environment.txt, gpu_tests.txt, bench.jsonl, cudnn_plans.txt, ratios.txt and memcheck.txt.
+# environment.txt, gpu_tests.txt, bench.jsonl, cudnn_plans.txt, ratios.txt and memcheck.txt;
+# with TORCH_COMPILE=1 also torch.compile's timings, with NCU=1 ncu.txt (a kernel profile).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/gpu-results}
@@ -44,6 +45,13 @@ timeout 90 python3 benchmarks/gpu/torch_gpu.py 32 128 2>&1 | tee -a "$out/bench.
 if [ -n "${TORCH_COMPILE:-}" ]; then  # torch.compile's CUDA-graph mode, mid-level step only (slow to compile)
   echo "== torch.compile ($(date +%T))"
   timeout 200 python3 benchmarks/gpu/torch_gpu.py --compile-only 32 128 2>&1 | tee -a "$out/bench.jsonl"
+fi
+if [ -n "${NCU:-}" ]; then  # where the mid-level graph step's time goes, kernel by kernel (batch 128, TF32)
+  echo "== ncu ($(date +%T))"
+  timeout 150 ncu --graph-profiling node --print-summary per-kernel \
+    --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed \
+    "$bench" --profile 128 > "$out/ncu.txt" 2>&1 || status=1
+  tail -40 "$out/ncu.txt"
 fi
 if [ -n "$sanitizer" ]; then
   echo "== compute-sanitizer memcheck: mid-level FE steps, uncaptured and replayed ($(date +%T))"
