@@ -122,8 +122,7 @@ void mid_level(std::size_t batch, bool tf32, const thrust::device_vector<float>&
   const double epoch = median_ms(model.context(), 5, [&] {
     for (std::size_t n0 = 0; n0 < dataset_images; n0 += batch) {
       const std::size_t n = std::min(batch, dataset_images - n0);
-      model.compute_gradients_resident<Model::frozen_prefix>(raw(cache) + n0 * features, n, raw(all_labels) + n0);
-      adam.step(model);
+      model.train_step_resident<Model::frozen_prefix>(raw(cache) + n0 * features, n, raw(all_labels) + n0, adam);
     }
   });
   print("mid", "cached_epoch", "uncaptured", tf32, batch, epoch, double(dataset_images));

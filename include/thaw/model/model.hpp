@@ -143,9 +143,9 @@ class Model {
     static_assert(Start <= N::first_trainable, "the layers skipped must be frozen");
     return detail::training_t<Model>::template compute_gradients_resident<Start>(*this, inputs, n, labels);
   }
-  template <class Optimizer>
+  template <std::size_t Start = 0, class Optimizer>
   float train_step_resident(const float* inputs, std::size_t n, const float* labels, Optimizer& optimizer) {
-    const float loss = compute_gradients_resident<0>(inputs, n, labels);
+    const float loss = compute_gradients_resident<Start>(inputs, n, labels);
     optimizer.step(*this);
     return loss;
   }

@@ -67,10 +67,10 @@ class Graph {
   cudaGraphExec_t exec_ = nullptr;
 };
 
-// model.compute_gradients_resident<Start>(inputs, n, labels) then adam.step(model), on fixed
-// device buffers, as a graph: the first call runs the step as usual and captures it, every
-// later call replays it. Replays compute what uncaptured steps would, bit for bit: the same
-// dropout masks (the counter moves on as before), the same Adam step count and updates.
+// model.train_step_resident<Start>(inputs, n, labels, adam) on fixed device buffers, as a
+// graph: the first call runs the step as usual and captures it, every later call replays it.
+// Replays compute what uncaptured steps would, bit for bit: the same dropout masks (the
+// counter moves on as before), the same Adam step count and updates.
 // Write each new batch into `inputs` and `labels` between calls.
 template <class Model, std::size_t Start = 0>
 class CapturedTrainStep {
@@ -113,11 +113,7 @@ class CapturedTrainStep {
   }
 
  private:
-  float step() {
-    const float loss = model_.template compute_gradients_resident<Start>(inputs_, n_, labels_);
-    adam_.step(model_);
-    return loss;
-  }
+  float step() { return model_.template train_step_resident<Start>(inputs_, n_, labels_, adam_); }
   float first_step() {
     const float loss = step();
     Context& ctx = model_.context();
