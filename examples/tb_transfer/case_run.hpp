@@ -22,6 +22,7 @@
 #include "thaw/experiment/sharing_plan.hpp"
 #include "thaw/io/safetensors.hpp"
 #include "thaw/thaw.hpp"
+#include "thaw/train/linear_probe.hpp"
 #include "thaw/train/predict.hpp"
 #include "thaw/train/prefix_cache.hpp"
 #include "thaw/train/trainer.hpp"
@@ -120,6 +121,7 @@ void run_case(const SeedContext& c, GroupCache& group) {
   const auto start = std::chrono::steady_clock::now();
   const auto& history = trainer.fit(c.data.train, &c.data.validation);
   const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (c.opt.refit_head == "on") std::printf("%s", thaw::train::fit_head(*model, c.data.train).summary().c_str());
   const auto validation = thaw::train::predict_logits(*model, c.data.validation, c.opt.batch);
   const auto external = thaw::train::predict_logits(*model, c.external, c.opt.batch);
 

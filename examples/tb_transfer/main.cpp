@@ -1,11 +1,12 @@
 // examples/tb_transfer/main.cpp — the paper's nine-case experiment as one command: chest X-rays from
 // disk (or thaw's built-in synthetic set), a seeded stratified 80/20 split, every selected freeze
-// pattern of thaw::paper::cases trained with Adam + StepLR for each seed, validation and external
-// scores per case and seed, deconvnet figures, timings, then the report.
+// pattern of thaw::paper::cases trained with Adam + StepLR for each seed (then, without pretrained
+// weights, its head refitted as a linear probe), validation and external scores per case and
+// seed, deconvnet figures, timings, then the report.
 //
 //   tb_transfer [--train-dir DIR --test-dir DIR] [--weights FILE] [--cases all|mid,finetune,...]
 //               [--seeds N] [--seed S] [--resplit] [--paper | --epochs N --lr X] [--batch N]
-//               [--init data|random] [--skip-unreadable] [--out DIR]
+//               [--init data|random] [--refit-head on|off] [--skip-unreadable] [--out DIR]
 //
 // OUT (default runs/tb_transfer) receives settings.json (a rerun with other settings is refused,
 // with the same ones it resumes), runs/<slug>/seed-<seed>/{run.json, model.safetensors} per case
@@ -135,7 +136,7 @@ int main(int argc, char** argv) try {
       {"cases", cases}, {"seeds", opt.seeds}, {"first_seed", opt.seed}, {"resplit", opt.resplit},
       {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"lr_step", opt.lr_step}, {"lr_gamma", lr_gamma},
       {"optimizer", "Adam (beta 0.9, 0.999)"}, {"paper", opt.paper}, {"train_fraction", 0.8},
-      {"dropout", opt.dropout}, {"skip_unreadable", opt.skip_unreadable}};
+      {"dropout", opt.dropout}, {"refit_head", opt.refit_head}, {"skip_unreadable", opt.skip_unreadable}};
   check_and_record_settings(out, settings);
 
   if (synthetic) {

@@ -33,7 +33,7 @@ def run(*args):
 r = run("--help")
 check("--help exits 0 and lists every option", r.returncode == 0 and all(
     o in r.stdout for o in ["--train-dir", "--test-dir", "--weights", "--out", "--cases", "--seeds", "--seed ",
-                            "--resplit", "--epochs", "--batch", "--lr", "--lr-step", "--paper", "--init", "--dropout",
+                            "--resplit", "--epochs", "--batch", "--lr", "--lr-step", "--paper", "--init", "--dropout", "--refit-head",
                             "--skip-unreadable", "--synthetic-train", "--synthetic-test"]))
 for args, named in [(["--bogus"], "--bogus"), (["--seeds", "0"], "--seeds"), (["--cases", "mid,nope"], "nope"),
                     (["--lr", "fast"], "--lr"), (["--paper", "--epochs", "3"], "--paper")]:
