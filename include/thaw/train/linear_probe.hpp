@@ -47,7 +47,7 @@ struct LinearProbeOptions {
   bool standardize = false;
   std::size_t max_iterations = 10000;  // of accelerated gradient descent
   double tolerance = 1e-5;             // stop when the gradient's largest entry, over c * n, is below this
-  std::size_t batch = 32;             // images per forward pass while collecting the features
+  std::size_t batch = 32;              // images per forward pass while collecting the features
 };
 
 struct LogisticFit {
