@@ -34,6 +34,7 @@
 
 #include "thaw/core/parameters.hpp"
 #include "thaw/train/batch_stream.hpp"
+#include "thaw/train/loss.hpp"
 #include "thaw/train/source.hpp"
 
 namespace thaw::train {
@@ -70,19 +71,6 @@ struct LinearProbeReport {
            " (" + std::to_string(int(seconds + 0.5)) + " s)\n";
   }
 };
-
-namespace detail {
-
-inline double mean_log_loss(const std::vector<float>& logits, const std::vector<float>& labels) {
-  double sum = 0;
-  for (std::size_t i = 0; i < logits.size(); ++i) {
-    const double u = labels[i] > 0.5f ? -double(logits[i]) : double(logits[i]);  // log(1 + e^u), stably
-    sum += u > 0 ? u + std::log1p(std::exp(-u)) : std::log1p(std::exp(u));
-  }
-  return sum / double(logits.size());
-}
-
-}  // namespace detail
 
 // The regression itself, on n rows of d features (row-major) with labels 0/1. In float (Eigen's
 // vectorised double code, its exp and its abs-max trip a false -Wmaybe-uninitialized in g++ 12
@@ -127,7 +115,7 @@ inline LogisticFit fit_logistic(const float* features, std::size_t n, std::size_
   LogisticFit fit;
   for (fit.iterations = 1; fit.iterations <= o.max_iterations; ++fit.iterations) {
     u.noalias() = z * wy;
-    for (Eigen::Index i = 0; i < rows; ++i) residual[i] = 1.0f / (1.0f + std::exp(-(u[i] + by))) - y[i];  // sigmoid - label
+    for (Eigen::Index i = 0; i < rows; ++i) residual[i] = 1.0f / (1.0f + std::exp(-(u[i] + by))) - y[i];  // p - label
     grad.noalias() = z.transpose() * residual;
     grad = grad / float(n) + lambda * wy;
     const float grad_b = residual.mean();
@@ -170,7 +158,7 @@ LinearProbeReport fit_head(Model& model, const Data& data, const LinearProbeOpti
   check_source(source, "linear probe", Model::input_shape.size());
   const std::size_t n = source.size();
   if (n < 2) throw std::invalid_argument("thaw::train::fit_head: needs at least 2 images; got " + std::to_string(n));
-  std::vector<float> labels(n), features(n * d), logits(n);
+  std::vector<float> labels(n), features(n * d), logits(n), unused_gradient(n);
   for (std::size_t i = 0; i < n; ++i) labels[i] = source.label(i);
   if (std::all_of(labels.begin(), labels.end(), [&](float l) { return l == labels[0]; }))
     throw std::invalid_argument("thaw::train::fit_head: every image has label " + std::to_string(int(labels[0])) +
@@ -189,7 +177,7 @@ LinearProbeReport fit_head(Model& model, const Data& data, const LinearProbeOpti
         std::copy(a.begin(), a.end(), features.begin() + std::ptrdiff_t(first * d));
       });
   LinearProbeReport report{.images = n, .features = d};
-  report.train_loss_before = detail::mean_log_loss(logits, labels);
+  report.train_loss_before = bce_with_logits(logits.data(), labels.data(), n, unused_gradient.data());
 
   const LogisticFit fit = fit_logistic(features.data(), n, d, labels, o);
   auto& layer = model.template layer<head>();
@@ -198,7 +186,7 @@ LinearProbeReport fit_head(Model& model, const Data& data, const LinearProbeOpti
   for (std::size_t i = 0; i < n; ++i)
     logits[i] = float(std::inner_product(fit.weight.begin(), fit.weight.end(), features.begin() + std::ptrdiff_t(i * d),
                                          fit.bias));
-  report.train_loss_after = detail::mean_log_loss(logits, labels);
+  report.train_loss_after = bce_with_logits(logits.data(), labels.data(), n, unused_gradient.data());
   report.iterations = fit.iterations;
   report.converged = fit.converged;
   model.train(was_training);
