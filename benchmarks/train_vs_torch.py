@@ -54,16 +54,15 @@ def torch_images_per_second(pattern, repeats):
     return BATCH / statistics.median(times)
 
 
-def thaw_results(binary, threads, repeats):
+def thaw_images_per_second(binary, name, threads, repeats):
+    """Median images/s of one of bench_train's benchmarks (its full name, e.g. train/CL3-FE)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([binary, f"--benchmark_repetitions={repeats}", "--benchmark_format=json"],
-                         env=env, check=True, capture_output=True, text=True).stdout
-    runs = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("run_type") == "iteration":
-            runs.setdefault(b["run_name"].split("/real_time")[0].split("/iterations")[0].split("/manual_time")[0],
-                            []).append(b["images/s"])
-    return {name: statistics.median(v) for name, v in runs.items()}
+    out = subprocess.run([binary, f"--benchmark_filter=^{name}/", f"--benchmark_repetitions={repeats}",
+                          "--benchmark_format=json"], env=env, check=True, capture_output=True, text=True).stdout
+    runs = [b["images/s"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
+    if not runs:
+        raise RuntimeError(f"{binary} has no benchmark {name}")
+    return statistics.median(runs)
 
 
 def peak_rss_mb(command, env=None):
@@ -92,16 +91,17 @@ def main():
     thaw_rss = peak_rss_mb([args.binary, "--benchmark_filter=train/mid-level", "--benchmark_min_time=0.1"], env)
     torch_rss = peak_rss_mb([sys.executable, __file__, args.binary, "--torch-step", "--threads", str(args.threads)])
 
-    thaw = thaw_results(args.binary, args.threads, args.repeats)
-    print(f"threads {args.threads}, PyTorch {torch.__version__}, batch {BATCH}, median of {args.repeats}")
+    # Case by case, thaw then PyTorch, so a change in the machine's load hits both alike.
+    print(f"threads {args.threads}, PyTorch {torch.__version__}, batch {BATCH}, median of {args.repeats}; "
+          + ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in ("OPENBLAS_CORETYPE", "DNNL_MAX_CPU_ISA")))
     print(f"{'case':>14} {'thaw img/s':>11} {'torch img/s':>12} {'thaw/torch':>11}")
     mid_torch = None
     for name, pattern in CASES:
+        ours = thaw_images_per_second(args.binary, f"train/{name}", args.threads, args.repeats)
         theirs = torch_images_per_second(pattern, args.repeats)
         mid_torch = mid_torch or theirs
-        ours = thaw[f"train/{name}"]
         print(f"{name:>14} {ours:11.1f} {theirs:12.1f} {ours / theirs:10.2f}x")
-    cached = thaw["epoch/mid-level FE cached"]
+    cached = thaw_images_per_second(args.binary, "epoch/mid-level FE cached", args.threads, args.repeats)
     print(f"mid-level FE epoch with thaw's prefix cache: {cached:.1f} img/s = {cached / mid_torch:.2f}x "
           f"PyTorch uncached")
     print(f"peak resident memory, mid-level training process: thaw {thaw_rss:.0f} MB, PyTorch {torch_rss:.0f} MB "

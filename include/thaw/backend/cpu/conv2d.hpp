@@ -105,49 +105,64 @@ inline void col2im_add(const ConvGeometry& g, const float* columns, std::size_t 
     }
 }
 
-// Reusable buffers for conv2d_forward: grown on demand, never shrunk, so steady-state calls
-// allocate nothing.
+// Reusable buffers for the convolutions, one slice per thread (see BatchChunks): grown on demand,
+// never shrunk, so steady-state calls allocate nothing.
 struct ConvScratch {
-  std::vector<float> columns, products;
-  // Images per GEMM: the chunk's column matrix should stay in cache (measured on AlexNet at
-  // batch 32: 4 MiB chunks beat 16-64 MiB ones by 10-25% on conv1/conv2), while still giving
-  // the GEMM thousands of columns.
+  std::vector<float> columns, products, partial_grads;
+  // Images per chunk: a thread's column matrix should stay in cache (measured on AlexNet at
+  // batch 32: 4 MiB chunks beat 16-64 MiB ones by 10-25% on conv1/conv2).
   static constexpr std::size_t column_budget_floats = std::size_t{1} << 20;
 };
+
+inline float* grown(std::vector<float>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+inline BatchChunks chunks(const ConvGeometry& g, std::size_t batch) {
+  return {batch, g.rows() * g.plane(), ConvScratch::column_budget_floats};
+}
 
 inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
                            const float* bias, bool relu, float* y, ConvScratch& scratch) {
   const std::size_t rows = g.rows(), plane = g.plane(), oc = g.out.c;
-  const std::size_t chunk =
-      std::clamp<std::size_t>(ConvScratch::column_budget_floats / (rows * plane), 1, batch);
-  if (scratch.columns.size() < rows * plane * chunk) scratch.columns.resize(rows * plane * chunk);
-  if (chunk > 1 && scratch.products.size() < oc * plane * chunk) scratch.products.resize(oc * plane * chunk);
-  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
-    const std::size_t count = std::min(chunk, batch - n0);
-    float* dst = y + n0 * g.out.size();
+  const BatchChunks c = chunks(g, batch);
+  const std::size_t columns_size = rows * plane * c.images, products_size = oc * plane * c.images;
+  float* columns = grown(scratch.columns, c.workers * columns_size);
+  float* products = c.images > 1 ? grown(scratch.products, c.workers * products_size) : nullptr;
+  for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
+    const std::size_t count = c.size(k);
+    float* dst = y + c.first(k) * g.out.size();
+    float* cols = columns + worker * columns_size;
     // One image's products are already in NCHW order: write them in place.
-    float* products = count == 1 ? dst : scratch.products.data();
-    im2col(g, x + n0 * g.in.size(), count, scratch.columns.data());
-    gemm(weight, scratch.columns.data(), products, oc, rows, count * plane);
-    bias_activation_to_nchw(products, bias, oc, count, plane, relu, dst);
-  }
+    float* prod = count == 1 ? dst : products + worker * products_size;
+    im2col(g, x + c.first(k) * g.in.size(), count, cols);
+    gemm(weight, cols, prod, oc, rows, count * plane);
+    bias_activation_to_nchw(prod, bias, oc, count, plane, relu, dst);
+  });
 }
 
 // Backward of y = act(conv(x, W) + b), chunk by chunk as the forward pass. dweight/dbias/dx
 // are written (not accumulated) when non-null; the columns are rebuilt from x rather than kept.
+// Each thread sums its chunks' weight and bias gradients; those sums are added at the end.
 inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
                             std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
                             float* dx, ConvScratch& scratch) {
   const std::size_t rows = g.rows(), plane = g.plane(), oc = g.out.c;
-  const std::size_t chunk =
-      std::clamp<std::size_t>(ConvScratch::column_budget_floats / (rows * plane), 1, batch);
-  if (scratch.columns.size() < rows * plane * chunk) scratch.columns.resize(rows * plane * chunk);
-  if (scratch.products.size() < oc * plane * chunk) scratch.products.resize(oc * plane * chunk);
-  if (dbias) std::fill_n(dbias, oc, 0.0f);
-  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
-    const std::size_t count = std::min(chunk, batch - n0), cp = count * plane;
+  const BatchChunks c = chunks(g, batch);
+  const std::size_t columns_size = rows * plane * c.images, dz_size = oc * plane * c.images;
+  const std::size_t dweight_size = dweight ? oc * rows : 0, grads_size = dweight_size + (dbias ? oc : 0);
+  float* columns = grown(scratch.columns, c.workers * columns_size);
+  float* dzs = grown(scratch.products, c.workers * dz_size);
+  float* grads = grown(scratch.partial_grads, c.workers * grads_size);
+  std::fill_n(grads, c.workers * grads_size, 0.0f);
+  for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
+    const std::size_t n0 = c.first(k), count = c.size(k), cp = count * plane;
+    float* cols = columns + worker * columns_size;
+    float* dw = grads + worker * grads_size;
+    float* db = dw + dweight_size;
     // dz[o, (n, p)]: the gradient before the activation, in the GEMMs' layout.
-    float* dz = scratch.products.data();
+    float* dz = dzs + worker * dz_size;
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(oc); ++o)
       for (std::size_t n = 0; n < count; ++n) {
@@ -159,20 +174,21 @@ inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* 
       for (std::size_t o = 0; o < oc; ++o) {
         float sum = 0.0f;
         for (std::size_t i = 0; i < cp; ++i) sum += dz[o * cp + i];
-        dbias[o] += sum;
+        db[o] += sum;
       }
     if (dweight) {
-      im2col(g, x + n0 * g.in.size(), count, scratch.columns.data());
-      if (n0 == 0) gemm_t<false, true>(dz, scratch.columns.data(), dweight, oc, cp, rows);
-      else gemm_t<false, true, true>(dz, scratch.columns.data(), dweight, oc, cp, rows);
+      im2col(g, x + n0 * g.in.size(), count, cols);
+      gemm_t<false, true, true>(dz, cols, dw, oc, cp, rows);
     }
     if (dx) {
       float* d = dx + n0 * g.in.size();
       std::fill_n(d, count * g.in.size(), 0.0f);
-      gemm_t<true, false>(weight, dz, scratch.columns.data(), rows, oc, cp);
-      col2im_add(g, scratch.columns.data(), count, d);
+      gemm_t<true, false>(weight, dz, cols, rows, oc, cp);
+      col2im_add(g, cols, count, d);
     }
-  }
+  });
+  if (dweight) sum_parts(grads, c.workers, grads_size, dweight_size, dweight);
+  if (dbias) sum_parts(grads + dweight_size, c.workers, grads_size, oc, dbias);
 }
 
 }  // namespace thaw::cpu

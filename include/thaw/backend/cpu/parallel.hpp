@@ -9,6 +9,9 @@
 #define THAW_PARALLEL_FOR
 #endif
 
+#include <algorithm>
+#include <cstddef>
+
 namespace thaw {
 
 // Threads used by thaw's CPU loops and by the OpenMP build of OpenBLAS behind its GEMMs.
@@ -27,5 +30,58 @@ inline int num_threads() {
   return 1;
 #endif
 }
+
+namespace cpu {
+
+// A batch cut into chunks of `images` for the threads: each chunk runs on one thread with that
+// thread's own buffers, its GEMMs single-threaded (OpenBLAS runs one thread inside a parallel
+// region). Measured on AlexNet's convolutions at batch 32, 2 threads: 1.2-1.45x faster than
+// running each stage, and each GEMM, across both threads, where every GEMM has fewer columns
+// and pays a thread handshake. With fewer chunks than threads (batch 1) the chunks run one
+// after another (workers = 1) and each stage uses every thread as before.
+struct BatchChunks {
+  std::size_t batch, images, count, workers;
+  // Chunks of at most budget_floats / floats_per_image images, at least one, and small enough
+  // that every thread gets one.
+  BatchChunks(std::size_t batch_size, std::size_t floats_per_image, std::size_t budget_floats)
+      : batch(batch_size) {
+    const auto threads = std::size_t(num_threads());
+    images = std::clamp<std::size_t>(budget_floats / floats_per_image, 1,
+                                     std::max<std::size_t>(1, (batch + threads - 1) / threads));
+    count = (batch + images - 1) / images;
+    workers = count >= threads ? threads : 1;
+  }
+  std::size_t first(std::size_t chunk) const { return chunk * images; }
+  std::size_t size(std::size_t chunk) const { return std::min(images, batch - first(chunk)); }
+};
+
+// f(chunk, worker) for every chunk, on c.workers threads; worker is the thread's index.
+template <class F>
+void for_each_chunk(const BatchChunks& c, F&& f) {
+#if defined(_OPENMP)
+  if (c.workers > 1) {
+#pragma omp parallel num_threads(int(c.workers))
+    {
+      const auto worker = std::size_t(omp_get_thread_num());
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t k = 0; k < std::ptrdiff_t(c.count); ++k) f(std::size_t(k), worker);
+    }
+    return;
+  }
+#endif
+  for (std::size_t k = 0; k < c.count; ++k) f(k, std::size_t{0});
+}
+
+// sum[i] = parts[i] + parts[stride + i] + ... over `count` parts, for i < n.
+inline void sum_parts(const float* parts, std::size_t count, std::size_t stride, std::size_t n, float* sum) {
+  THAW_PARALLEL_FOR
+  for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
+    float total = 0.0f;
+    for (std::size_t part = 0; part < count; ++part) total += parts[part * stride + std::size_t(i)];
+    sum[i] = total;
+  }
+}
+
+}  // namespace cpu
 
 }  // namespace thaw

@@ -24,22 +24,18 @@
 
 namespace thaw::cpu {
 
-// Reusable buffers, grown on demand and never shrunk: filters U (or dU), tiles V, products M,
-// the output gradient before the activation, and the data gradient's filters.
+// Reusable buffers, grown on demand and never shrunk: filters U (or dU), tiles V and products M
+// (one slice per thread), the output gradient before the activation, the data gradient's
+// filters and each thread's share of the weight gradient.
 struct WinogradScratch {
-  std::vector<float> filters, tiles, products, dz, grad_filters;
-  // Tiles per GEMM: V and M of one chunk should stay in cache, as ConvScratch's columns.
-  static constexpr std::size_t budget_floats = std::size_t{1} << 21;
+  std::vector<float> filters, tiles, products, dz, grad_filters, partial_grads;
+  // Images per chunk: one thread's V and M within this many floats (a share of the L3 cache).
+  static constexpr std::size_t budget_floats = std::size_t{1} << 20;
 };
 
 namespace winograd {
 
 constexpr std::size_t positions = 16;  // 4x4 tile positions xi
-
-inline float* grown(std::vector<float>& buffer, std::size_t count) {
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
 
 // Tiling of a map whose output has the input's size (k3 s1 p1).
 struct Tiling {
@@ -202,27 +198,28 @@ inline void filter_gradients(const float* du, std::size_t out_c, std::size_t in_
   }
 }
 
-// Images per chunk: its V and M together within the budget, at least one image.
-inline std::size_t chunk_images(const Tiling& t, std::size_t channels_in, std::size_t channels_out,
-                                std::size_t batch) {
-  const std::size_t per_image = positions * (channels_in + channels_out) * t.count();
-  return std::clamp<std::size_t>(WinogradScratch::budget_floats / per_image, 1, batch);
+// Chunks of images for the threads; one thread's V and M of a chunk within the budget.
+inline BatchChunks chunks(const Tiling& t, std::size_t channels_in, std::size_t channels_out, std::size_t batch) {
+  return {batch, positions * (channels_in + channels_out) * t.count(), WinogradScratch::budget_floats};
 }
 
 // y = act(conv(x, filters) + bias) with U already transformed ([16][out_c][in_c]).
 inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
                      const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
   const std::size_t tiles = t.count(), plane = t.h * t.w;
-  const std::size_t chunk = chunk_images(t, in_c, out_c, batch);
-  float* v = grown(scratch.tiles, positions * in_c * tiles * chunk);
-  float* m = grown(scratch.products, positions * out_c * tiles * chunk);
-  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
-    const std::size_t count = std::min(chunk, batch - n0), p = count * tiles;
-    transform_input(t, x + n0 * in_c * plane, count, in_c, v);
+  const BatchChunks c = chunks(t, in_c, out_c, batch);
+  const std::size_t v_size = positions * in_c * tiles * c.images, m_size = positions * out_c * tiles * c.images;
+  float* v_all = grown(scratch.tiles, c.workers * v_size);
+  float* m_all = grown(scratch.products, c.workers * m_size);
+  for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
+    const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
+    float* v = v_all + worker * v_size;
+    float* m = m_all + worker * m_size;
+    transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
     for (std::size_t xi = 0; xi < positions; ++xi)
       gemm(u + xi * out_c * in_c, v + xi * in_c * p, m + xi * out_c * p, out_c, in_c, p);
-    transform_output(t, m, count, out_c, bias, relu, y + n0 * out_c * plane);
-  }
+    transform_output(t, m, c.size(k), out_c, bias, relu, y + n0 * out_c * plane);
+  });
 }
 
 }  // namespace winograd
@@ -231,7 +228,7 @@ inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::si
 inline void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
                                     const float* bias, bool relu, float* y, WinogradScratch& scratch) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  float* u = winograd::grown(scratch.filters, winograd::positions * g.out.c * g.in.c);
+  float* u = grown(scratch.filters, winograd::positions * g.out.c * g.in.c);
   winograd::transform_filters(weight, g.out.c, g.in.c, false, u);
   winograd::convolve(t, x, batch, g.in.c, g.out.c, u, bias, relu, y, scratch);
 }
@@ -240,32 +237,37 @@ inline void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::
 inline void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, std::size_t batch,
                                       const float* weight, float* dx, WinogradScratch& scratch) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  float* u = winograd::grown(scratch.grad_filters, winograd::positions * g.out.c * g.in.c);
+  float* u = grown(scratch.grad_filters, winograd::positions * g.out.c * g.in.c);
   winograd::transform_filters(weight, g.out.c, g.in.c, true, u);
   winograd::convolve(t, dz, batch, g.out.c, g.in.c, u, nullptr, false, dx, scratch);
 }
 
 // Weight gradient of the convolution alone: dweight = sum over images of dz (x) x, written.
+// Each worker sums its chunks' dU; the workers' sums are added before G^T dU G.
 inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dz,
                                         std::size_t batch, float* dweight, WinogradScratch& scratch) {
   const winograd::Tiling t(g.out.h, g.out.w);
   const std::size_t tiles = t.count(), plane = t.h * t.w, in_c = g.in.c, out_c = g.out.c;
-  const std::size_t chunk = winograd::chunk_images(t, in_c, out_c, batch);
-  float* du = winograd::grown(scratch.grad_filters, winograd::positions * out_c * in_c);
-  float* v = winograd::grown(scratch.tiles, winograd::positions * in_c * tiles * chunk);
-  float* dm = winograd::grown(scratch.products, winograd::positions * out_c * tiles * chunk);
-  for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
-    const std::size_t count = std::min(chunk, batch - n0), p = count * tiles;
-    winograd::transform_input(t, x + n0 * in_c * plane, count, in_c, v);
-    winograd::transform_output_grad(t, dz + n0 * out_c * plane, count, out_c, dm);
-    for (std::size_t xi = 0; xi < winograd::positions; ++xi) {
-      float* c = du + xi * out_c * in_c;
-      const float* a = dm + xi * out_c * p;
-      const float* b = v + xi * in_c * p;
-      if (n0 == 0) gemm_t<false, true>(a, b, c, out_c, p, in_c);
-      else gemm_t<false, true, true>(a, b, c, out_c, p, in_c);
-    }
-  }
+  const BatchChunks c = winograd::chunks(t, in_c, out_c, batch);
+  const std::size_t du_size = winograd::positions * out_c * in_c;
+  const std::size_t v_size = winograd::positions * in_c * tiles * c.images;
+  const std::size_t m_size = winograd::positions * out_c * tiles * c.images;
+  float* du_all = grown(scratch.partial_grads, c.workers * du_size);
+  float* v_all = grown(scratch.tiles, c.workers * v_size);
+  float* dm_all = grown(scratch.products, c.workers * m_size);
+  std::fill_n(du_all, c.workers * du_size, 0.0f);
+  for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
+    const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
+    float* v = v_all + worker * v_size;
+    float* dm = dm_all + worker * m_size;
+    winograd::transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
+    winograd::transform_output_grad(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
+    for (std::size_t xi = 0; xi < winograd::positions; ++xi)
+      gemm_t<false, true, true>(dm + xi * out_c * p, v + xi * in_c * p, du_all + worker * du_size + xi * out_c * in_c,
+                                out_c, p, in_c);
+  });
+  float* du = du_all;
+  if (c.workers > 1) sum_parts(du_all, c.workers, du_size, du_size, du = grown(scratch.grad_filters, du_size));
   winograd::filter_gradients(du, out_c, in_c, dweight);
 }
 
@@ -285,7 +287,7 @@ void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float
   const std::size_t oc = g.out.c, plane = g.plane(), total = batch * oc * plane;
   const float* dz = dy;
   if (relu) {
-    float* masked = winograd::grown(scratch.dz, total);
+    float* masked = grown(scratch.dz, total);
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(total); ++i) masked[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     dz = masked;
