@@ -216,8 +216,12 @@ inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::si
     float* v = v_all + worker * v_size;
     float* m = m_all + worker * m_size;
     transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
-    for (std::size_t xi = 0; xi < positions; ++xi)
-      gemm(u + xi * out_c * in_c, v + xi * in_c * p, m + xi * out_c * p, out_c, in_c, p);
+    // With one chunk at a time (batch 1) the threads share the 16 GEMMs rather than each GEMM
+    // (a few dozen columns); inside for_each_chunk's threads this loop runs on its own thread.
+    THAW_PARALLEL_FOR
+    for (std::ptrdiff_t xi = 0; xi < std::ptrdiff_t(positions); ++xi)
+      gemm(u + std::size_t(xi) * out_c * in_c, v + std::size_t(xi) * in_c * p, m + std::size_t(xi) * out_c * p,
+           out_c, in_c, p);
     transform_output(t, m, c.size(k), out_c, bias, relu, y + n0 * out_c * plane);
   });
 }
