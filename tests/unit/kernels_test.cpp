@@ -11,6 +11,7 @@
 #include "thaw/backend/cpu/conv2d.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
+#include "thaw/backend/cpu/winograd.hpp"
 
 namespace {
 
@@ -64,6 +65,37 @@ TEST_CASE("conv2d_forward equals a direct convolution", "[kernels][conv]") {
           }
     CHECK(max_abs_diff(y, ref) < 1e-4);
   }
+}
+
+// The cache is what frozen layers use; the uncached path is checked against PyTorch
+// (parity.winograd). A stale cache would keep the first weights' filters.
+TEST_CASE("Winograd's filter cache follows every change of the weights it was made from", "[kernels][conv]") {
+  const thaw::Shape in{6, 7, 5}, out{4, 7, 5};
+  const thaw::cpu::ConvGeometry g{in, out, 3, 1, 1};
+  const std::size_t n = 3;
+  const auto x = random_vector(n * in.size(), 4), b = random_vector(out.c, 5);
+  auto w = random_vector(out.c * in.c * 9, 6);
+  thaw::cpu::WinogradScratch scratch;
+  thaw::cpu::WinogradFilterCache cache;
+  const auto forward = [&](thaw::cpu::WinogradFilterCache* c) {
+    std::vector<float> y(n * out.size());
+    thaw::cpu::winograd_conv2d_forward(g, x.data(), n, w.data(), b.data(), true, y.data(), scratch, c);
+    return y;
+  };
+  const auto data_grad = [&](thaw::cpu::WinogradFilterCache* c) {
+    std::vector<float> dx(n * in.size());
+    thaw::cpu::winograd_conv2d_data_grad(g, x.data() /* as dz: its first n * out.size() values */, n, w.data(), dx.data(),
+                                         scratch, c);
+    return dx;
+  };
+  REQUIRE(n * out.size() <= x.size());
+  CHECK(forward(&cache) == forward(nullptr));
+  CHECK(data_grad(&cache) == data_grad(nullptr));
+  w[7] += 1.0f;  // in place, as loading new weights into a frozen layer does
+  CHECK(forward(&cache) == forward(nullptr));
+  w.back() = -w.back();
+  CHECK(data_grad(&cache) == data_grad(nullptr));
+  CHECK(forward(&cache) == forward(nullptr));
 }
 
 TEST_CASE("maxpool2d_forward takes the first maximum, records it, and propagates NaN", "[kernels][pool]") {

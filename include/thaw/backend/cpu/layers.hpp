@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <random>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
@@ -64,6 +65,9 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
   std::vector<float> weight = std::vector<float>(L::weight_size);
   std::vector<float> bias = std::vector<float>(L::bias_size);
   std::vector<float> output, input_grad, scratch;
+  // A frozen Winograd layer transforms its filters once per weight change, not once per pass.
+  static constexpr bool caches_filters = !trainable && (winograd_forward_v<L> || winograd_data_grad_v<L>);
+  [[no_unique_address]] std::conditional_t<caches_filters, WinogradFilterCache, std::monostate> filter_cache;
 
   Layer() {
     if constexpr (trainable) {  // zero until the first backward pass
@@ -77,7 +81,7 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
     if constexpr (requires { L::kernel; }) {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
       if constexpr (winograd_forward_v<L>)
-        winograd_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.winograd);
+        winograd_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.winograd, cache());
       else
         conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
     } else {
@@ -98,7 +102,7 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
       if constexpr (winograd_data_grad_v<L> || winograd_weight_grad_v<L>)
         winograd_conv2d_backward<winograd_data_grad_v<L>, winograd_weight_grad_v<L>>(
-            g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv, ctx.winograd);
+            g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv, ctx.winograd, cache());
       else
         conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
     } else {
@@ -106,6 +110,12 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
                       ensure(scratch, batch * out.size()), dweight, dbias, dx);
     }
     return dx;
+  }
+
+ private:
+  WinogradFilterCache* cache() {
+    if constexpr (caches_filters) return &filter_cache;
+    else return nullptr;
   }
 };
 
