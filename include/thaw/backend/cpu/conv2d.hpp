@@ -144,7 +144,8 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
 
 // Backward of y = act(conv(x, W) + b), chunk by chunk as the forward pass. dweight/dbias/dx
 // are written (not accumulated) when non-null; the columns are rebuilt from x rather than kept.
-// Each thread sums its chunks' weight and bias gradients; those sums are added at the end.
+// Each thread sums its chunks' weight and bias gradients: worker 0 into dweight and dbias, the
+// others into their slices of partial_grads, added at the end.
 inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
                             std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
                             float* dx, ConvScratch& scratch) {
@@ -154,13 +155,15 @@ inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* 
   const std::size_t dweight_size = dweight ? oc * rows : 0, grads_size = dweight_size + (dbias ? oc : 0);
   float* columns = grown(scratch.columns, c.workers * columns_size);
   float* dzs = grown(scratch.products, c.workers * dz_size);
-  float* grads = grown(scratch.partial_grads, c.workers * grads_size);
-  std::fill_n(grads, c.workers * grads_size, 0.0f);
+  float* others = grown(scratch.partial_grads, (c.workers - 1) * grads_size);
+  std::fill_n(others, (c.workers - 1) * grads_size, 0.0f);
+  if (dweight) std::fill_n(dweight, dweight_size, 0.0f);
+  if (dbias) std::fill_n(dbias, oc, 0.0f);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), count = c.size(k), cp = count * plane;
     float* cols = columns + worker * columns_size;
-    float* dw = grads + worker * grads_size;
-    float* db = dw + dweight_size;
+    float* dw = worker == 0 ? dweight : others + (worker - 1) * grads_size;
+    float* db = worker == 0 ? dbias : others + (worker - 1) * grads_size + dweight_size;
     // dz[o, (n, p)]: the gradient before the activation, in the GEMMs' layout.
     float* dz = dzs + worker * dz_size;
     THAW_PARALLEL_FOR
@@ -187,8 +190,8 @@ inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* 
       col2im_add(g, cols, count, d);
     }
   });
-  if (dweight) sum_parts(grads, c.workers, grads_size, dweight_size, dweight);
-  if (dbias) sum_parts(grads + dweight_size, c.workers, grads_size, oc, dbias);
+  if (dweight) add_parts(others, c.workers - 1, grads_size, dweight_size, dweight);
+  if (dbias) add_parts(others + dweight_size, c.workers - 1, grads_size, oc, dbias);
 }
 
 }  // namespace thaw::cpu

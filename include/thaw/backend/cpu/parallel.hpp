@@ -72,11 +72,13 @@ void for_each_chunk(const BatchChunks& c, F&& f) {
   for (std::size_t k = 0; k < c.count; ++k) f(k, std::size_t{0});
 }
 
-// sum[i] = parts[i] + parts[stride + i] + ... over `count` parts, for i < n.
-inline void sum_parts(const float* parts, std::size_t count, std::size_t stride, std::size_t n, float* sum) {
+// sum[i] += parts[i] + parts[stride + i] + ... over `count` parts, for i < n: what the other
+// workers summed, added to what worker 0 summed in place.
+inline void add_parts(const float* parts, std::size_t count, std::size_t stride, std::size_t n, float* sum) {
+  if (count == 0) return;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
-    float total = 0.0f;
+    float total = sum[i];
     for (std::size_t part = 0; part < count; ++part) total += parts[part * stride + std::size_t(i)];
     sum[i] = total;
   }

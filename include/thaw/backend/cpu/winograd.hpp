@@ -284,7 +284,8 @@ inline void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, st
 }
 
 // Weight gradient of the convolution alone: dweight = sum over images of dz (x) x, written.
-// Each worker sums its chunks' dU; the workers' sums are added before G^T dU G.
+// Each worker sums its chunks' dU (worker 0 in place, the others in partial_grads); the sums are
+// added before G^T dU G.
 inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dz,
                                         std::size_t batch, float* dweight, WinogradScratch& scratch) {
   const winograd::Tiling t(g.out.h, g.out.w);
@@ -293,22 +294,23 @@ inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, c
   const std::size_t du_size = winograd::positions * out_c * in_c;
   const std::size_t v_size = winograd::positions * in_c * tiles * c.images;
   const std::size_t m_size = winograd::positions * out_c * tiles * c.images;
-  float* du_all = grown(scratch.partial_grads, c.workers * du_size);
+  float* du = grown(scratch.grad_filters, du_size);
+  float* others = grown(scratch.partial_grads, (c.workers - 1) * du_size);
   float* v_all = grown(scratch.tiles, c.workers * v_size);
   float* dm_all = grown(scratch.products, c.workers * m_size);
-  std::fill_n(du_all, c.workers * du_size, 0.0f);
+  std::fill_n(du, du_size, 0.0f);
+  std::fill_n(others, (c.workers - 1) * du_size, 0.0f);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
     float* v = v_all + worker * v_size;
     float* dm = dm_all + worker * m_size;
     winograd::transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
     winograd::transform_output_grad(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
+    float* sum = worker == 0 ? du : others + (worker - 1) * du_size;
     for (std::size_t xi = 0; xi < winograd::positions; ++xi)
-      gemm_t<false, true, true>(dm + xi * out_c * p, v + xi * in_c * p, du_all + worker * du_size + xi * out_c * in_c,
-                                out_c, p, in_c);
+      gemm_t<false, true, true>(dm + xi * out_c * p, v + xi * in_c * p, sum + xi * out_c * in_c, out_c, p, in_c);
   });
-  float* du = du_all;
-  if (c.workers > 1) sum_parts(du_all, c.workers, du_size, du_size, du = grown(scratch.grad_filters, du_size));
+  add_parts(others, c.workers - 1, du_size, du_size, du);
   winograd::filter_gradients(du, out_c, in_c, dweight);
 }
 
