@@ -84,8 +84,8 @@ TEST_CASE("Winograd's filter cache follows every change of the weights it was ma
   };
   const auto data_grad = [&](thaw::cpu::WinogradFilterCache* c) {
     std::vector<float> dx(n * in.size());
-    thaw::cpu::winograd_conv2d_data_grad(g, x.data() /* as dz: its first n * out.size() values */, n, w.data(), dx.data(),
-                                         scratch, c);
+    // dz: the first n * out.size() values of x
+    thaw::cpu::winograd_conv2d_data_grad(g, x.data(), n, w.data(), dx.data(), scratch, c);
     return dx;
   };
   REQUIRE(n * out.size() <= x.size());

@@ -37,8 +37,9 @@ namespace cpu {
 // thread's own buffers, its GEMMs single-threaded (OpenBLAS runs one thread inside a parallel
 // region). Measured at batch 32 on 2 threads against running each stage, and each GEMM, across
 // both threads (where every GEMM has fewer columns and pays a thread handshake): AlexNet's
-// conv3-conv5 forward 1.1-1.45x faster, conv1 and conv2 up to 1.25x, training steps 1.1-1.4x. With fewer chunks than threads (batch 1) the chunks run one
-// after another (workers = 1) and each stage uses every thread as before.
+// conv3-conv5 forward 1.1-1.45x faster, conv1 and conv2 up to 1.25x, training steps 1.1-1.4x.
+// With fewer chunks than threads (batch 1) the chunks run one after another (workers = 1) and
+// each stage uses every thread as before.
 struct BatchChunks {
   std::size_t batch, images, count, workers;
   // Chunks of at most budget_floats / floats_per_image images, at least one, and small enough
