@@ -13,14 +13,18 @@
 
 namespace thaw {
 
+// Grows `buffer` to `count` elements and returns its data; allocation happens only when a larger
+// batch arrives, so steady-state passes allocate nothing.
+template <class T>
+T* ensure(std::vector<T>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
 struct HostMemory {
   static constexpr bool host_memory = true;
   using buffer = std::vector<float>;
-  // Grows `b` to n floats; allocation happens only when a larger batch arrives.
-  static float* ensure(buffer& b, std::size_t n) {
-    if (b.size() < n) b.resize(n);
-    return b.data();
-  }
+  static float* ensure(buffer& b, std::size_t n) { return thaw::ensure(b, n); }
   // A layer's parameter or gradient vector as the optimizer and the copies see it.
   template <class Context>
   static std::span<float> view(Context&, std::vector<float>& v) { return v; }

@@ -8,6 +8,7 @@
 
 #include "thaw/backend/cpu/gemm.hpp"
 #include "thaw/backend/cpu/parallel.hpp"
+#include "thaw/core/host_memory.hpp"
 #include "thaw/core/shape.hpp"
 
 namespace thaw::cpu {
@@ -114,11 +115,6 @@ struct ConvScratch {
   static constexpr std::size_t column_budget_floats = std::size_t{1} << 20;
 };
 
-inline float* grown(std::vector<float>& buffer, std::size_t count) {
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
-
 inline BatchChunks chunks(const ConvGeometry& g, std::size_t batch) {
   return {batch, g.rows() * g.plane(), ConvScratch::column_budget_floats};
 }
@@ -128,8 +124,8 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
   const std::size_t rows = g.rows(), plane = g.plane(), oc = g.out.c;
   const BatchChunks c = chunks(g, batch);
   const std::size_t columns_size = rows * plane * c.images, products_size = oc * plane * c.images;
-  float* columns = grown(scratch.columns, c.workers * columns_size);
-  float* products = c.images > 1 ? grown(scratch.products, c.workers * products_size) : nullptr;
+  float* columns = ensure(scratch.columns, c.workers * columns_size);
+  float* products = c.images > 1 ? ensure(scratch.products, c.workers * products_size) : nullptr;
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t count = c.size(k);
     float* dst = y + c.first(k) * g.out.size();
@@ -153,9 +149,9 @@ inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* 
   const BatchChunks c = chunks(g, batch);
   const std::size_t columns_size = rows * plane * c.images, dz_size = oc * plane * c.images;
   const std::size_t dweight_size = dweight ? oc * rows : 0, grads_size = dweight_size + (dbias ? oc : 0);
-  float* columns = grown(scratch.columns, c.workers * columns_size);
-  float* dzs = grown(scratch.products, c.workers * dz_size);
-  float* others = grown(scratch.partial_grads, (c.workers - 1) * grads_size);
+  float* columns = ensure(scratch.columns, c.workers * columns_size);
+  float* dzs = ensure(scratch.products, c.workers * dz_size);
+  float* others = ensure(scratch.partial_grads, (c.workers - 1) * grads_size);
   std::fill_n(others, (c.workers - 1) * grads_size, 0.0f);
   if (dweight) std::fill_n(dweight, dweight_size, 0.0f);
   if (dbias) std::fill_n(dbias, oc, 0.0f);

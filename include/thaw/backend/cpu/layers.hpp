@@ -41,13 +41,6 @@ struct Context {
   std::mt19937_64 dropout_rng{0};
 };
 
-// Grows `buffer` to hold `count` elements; allocation happens only when a larger batch arrives.
-template <class T>
-T* ensure(std::vector<T>& buffer, std::size_t count) {
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
-
 // Layer<L, In, Fused>: L is the layer type and In its input shape. For Conv2d and Linear,
 // Fused means "apply the following ReLU here"; for ReLU it means "already applied".
 template <class L, Shape In, bool Fused>

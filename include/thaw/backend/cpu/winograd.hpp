@@ -211,8 +211,8 @@ inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::si
   const std::size_t tiles = t.count(), plane = t.h * t.w;
   const BatchChunks c = chunks(t, in_c, out_c, batch);
   const std::size_t v_size = positions * in_c * tiles * c.images, m_size = positions * out_c * tiles * c.images;
-  float* v_all = grown(scratch.tiles, c.workers * v_size);
-  float* m_all = grown(scratch.products, c.workers * m_size);
+  float* v_all = ensure(scratch.tiles, c.workers * v_size);
+  float* m_all = ensure(scratch.products, c.workers * m_size);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
     float* v = v_all + worker * v_size;
@@ -256,17 +256,23 @@ class WinogradFilterCache {
   std::array<bool, 2> made_{};
 };
 
+// U (rotated for the data gradient) from the cache where the layer has one, else transformed
+// afresh into `buffer`.
+inline const float* winograd_filters(const ConvGeometry& g, const float* weight, bool rotate,
+                                     WinogradFilterCache* cache, std::vector<float>& buffer) {
+  if (cache) return cache->filters(g, weight, rotate);
+  float* u = ensure(buffer, winograd::positions * g.out.c * g.in.c);
+  winograd::transform_filters(weight, g.out.c, g.in.c, rotate, u);
+  return u;
+}
+
 // Forward of y = act(conv3x3(x, W) + b) at stride 1, padding 1; same contract as conv2d_forward.
 // With a cache (frozen layers) the transformed filters come from it.
 inline void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
                                     const float* bias, bool relu, float* y, WinogradScratch& scratch,
                                     WinogradFilterCache* cache = nullptr) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  const float* u = cache ? cache->filters(g, weight, false) : [&] {
-    float* fresh = grown(scratch.filters, winograd::positions * g.out.c * g.in.c);
-    winograd::transform_filters(weight, g.out.c, g.in.c, false, fresh);
-    return fresh;
-  }();
+  const float* u = winograd_filters(g, weight, false, cache, scratch.filters);
   winograd::convolve(t, x, batch, g.in.c, g.out.c, u, bias, relu, y, scratch);
 }
 
@@ -275,11 +281,7 @@ inline void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, st
                                       const float* weight, float* dx, WinogradScratch& scratch,
                                       WinogradFilterCache* cache = nullptr) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  const float* u = cache ? cache->filters(g, weight, true) : [&] {
-    float* fresh = grown(scratch.grad_filters, winograd::positions * g.out.c * g.in.c);
-    winograd::transform_filters(weight, g.out.c, g.in.c, true, fresh);
-    return fresh;
-  }();
+  const float* u = winograd_filters(g, weight, true, cache, scratch.grad_filters);
   winograd::convolve(t, dz, batch, g.out.c, g.in.c, u, nullptr, false, dx, scratch);
 }
 
@@ -294,10 +296,10 @@ inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, c
   const std::size_t du_size = winograd::positions * out_c * in_c;
   const std::size_t v_size = winograd::positions * in_c * tiles * c.images;
   const std::size_t m_size = winograd::positions * out_c * tiles * c.images;
-  float* du = grown(scratch.grad_filters, du_size);
-  float* others = grown(scratch.partial_grads, (c.workers - 1) * du_size);
-  float* v_all = grown(scratch.tiles, c.workers * v_size);
-  float* dm_all = grown(scratch.products, c.workers * m_size);
+  float* du = ensure(scratch.grad_filters, du_size);
+  float* others = ensure(scratch.partial_grads, (c.workers - 1) * du_size);
+  float* v_all = ensure(scratch.tiles, c.workers * v_size);
+  float* dm_all = ensure(scratch.products, c.workers * m_size);
   std::fill_n(du, du_size, 0.0f);
   std::fill_n(others, (c.workers - 1) * du_size, 0.0f);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
@@ -331,7 +333,7 @@ void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float
   const std::size_t oc = g.out.c, plane = g.plane(), total = batch * oc * plane;
   const float* dz = dy;
   if (relu) {
-    float* masked = grown(scratch.dz, total);
+    float* masked = ensure(scratch.dz, total);
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(total); ++i) masked[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     dz = masked;
