@@ -6,14 +6,13 @@ Runs thaw's Google Benchmark program (bench_forward) and torchvision's AlexNet (
 no_grad, 1-logit head) at batch 1 and 32, alternating, and prints images/s and the ratio.
 """
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import time
 
 import torch
 import torchvision
+
+from timing import google_benchmark_median  # this script's folder is on sys.path
 
 
 def torch_images_per_second(model, batch, repeats):
@@ -29,12 +28,7 @@ def torch_images_per_second(model, batch, repeats):
 
 
 def thaw_images_per_second(binary, batch, repeats, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([binary, f"--benchmark_filter=BM_AlexNetForward/{batch}/",
-                          f"--benchmark_repetitions={repeats}", "--benchmark_format=json"],
-                         env=env, check=True, capture_output=True, text=True).stdout
-    runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
-    return statistics.median(b["images/s"] for b in runs)
+    return google_benchmark_median(binary, f"BM_AlexNetForward/{batch}/", "images/s", repeats, threads)
 
 
 def main():

@@ -8,7 +8,6 @@ training process in each.
 usage: train_vs_torch.py BENCH_TRAIN [--threads 2] [--repeats 3]
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -17,6 +16,8 @@ import time
 
 import torch
 import torchvision
+
+from timing import google_benchmark_median  # this script's folder is on sys.path
 
 CASES = [("mid-level FE", "FFTTF"), ("CL3-FE", "FFTFF"), ("CL4-FE", "FFFTF"), ("fine-tuning", "TTTTT"),
          ("low-level FE", "TTFFF"), ("CL1-FE", "TFFFF"), ("CL2-FE", "FTFFF"), ("high-level FE", "FFFFT"),
@@ -56,13 +57,7 @@ def torch_images_per_second(pattern, repeats):
 
 def thaw_images_per_second(binary, name, threads, repeats):
     """Median images/s of one of bench_train's benchmarks (its full name, e.g. train/CL3-FE)."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([binary, f"--benchmark_filter=^{name}/", f"--benchmark_repetitions={repeats}",
-                          "--benchmark_format=json"], env=env, check=True, capture_output=True, text=True).stdout
-    runs = [b["images/s"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
-    if not runs:
-        raise RuntimeError(f"{binary} has no benchmark {name}")
-    return statistics.median(runs)
+    return google_benchmark_median(binary, f"^{name}/", "images/s", repeats, threads)
 
 
 def peak_rss_mb(command, env=None):
