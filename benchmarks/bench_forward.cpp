@@ -28,8 +28,8 @@ void BM_AlexNetForward(benchmark::State& state) {
 BENCHMARK(BM_AlexNetForward)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One AlexNet convolution (bias + ReLU fused) over a batch of 32, by im2col + GEMM or by
-// Winograd F(2x2, 3x3) (the backend's choice for conv3-5), in direct-convolution GFLOP/s so the
-// two compare as speeds and im2col's compares with the machine's sgemm rate.
+// Winograd F(2x2, 3x3) or F(2x2, 5x5) (the backend's choice for conv2-5), in direct-convolution
+// GFLOP/s so the two compare as speeds and im2col's compares with the machine's sgemm rate.
 template <class Conv, std::size_t H, std::size_t W, bool Winograd = false>
 void BM_AlexNetConv(benchmark::State& state) {
   constexpr std::size_t batch = 32;
@@ -41,7 +41,8 @@ void BM_AlexNetConv(benchmark::State& state) {
   std::conditional_t<Winograd, thaw::cpu::WinogradScratch, thaw::cpu::ConvScratch> scratch;
   for (auto _ : state) {
     if constexpr (Winograd)
-      thaw::cpu::winograd_conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
+      thaw::cpu::winograd_conv2d_forward<thaw::cpu::winograd::Transform<Conv::kernel>>(
+          g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
     else
       thaw::cpu::conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
     benchmark::DoNotOptimize(y.data());
@@ -55,6 +56,7 @@ BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27>)->Name(
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13>)->Name("conv3")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv4")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv5")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27, true>)->Name("conv2 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv3 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv4 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv5 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -1,8 +1,9 @@
-// tests/parity/winograd_parity_test.cpp — the CPU backend's Winograd F(2x2, 3x3) convolution
-// (3x3, stride 1, padding 1) against torch.nn.functional.conv2d and autograd, written at test
-// time by make_winograd_reference.py: odd, even and non-square maps, batches > 1, forward within
-// 1e-4 of max|reference|, and every gradient within 1e-4 relative, in each mix of Winograd and
-// im2col gradients the layer types can select.
+// tests/parity/winograd_parity_test.cpp — the CPU backend's Winograd F(2x2, 3x3) and
+// F(2x2, 5x5) convolutions (3x3 and 5x5 kernels, stride 1, padding 1 and 2) against
+// torch.nn.functional.conv2d and autograd, written at test time by make_winograd_reference.py:
+// odd, even and non-square maps, batches > 1, AlexNet's conv4 and conv2, forward within 1e-4 of
+// max|reference|, and every gradient within 1e-4 relative, in each mix of Winograd and im2col
+// gradients the layer types can select.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -55,22 +56,31 @@ std::vector<Case> cases() {
   for (const auto& c : nlohmann::json::parse(in)) {
     const fs::path f = dir / c["name"].get<std::string>();
     const thaw::Shape input{c["in"], c["h"], c["w"]}, output{c["out"], c["h"], c["w"]};
-    all.push_back({c["name"], {input, output, 3, 1, 1}, c["batch"], load(f / "x.npy"), load(f / "weight.npy"),
+    const std::size_t k = c["kernel"];
+    all.push_back({c["name"], {input, output, k, 1, k / 2}, c["batch"], load(f / "x.npy"), load(f / "weight.npy"),
                    load(f / "bias.npy"), load(f / "dy.npy"), load(f / "z.npy"), load(f / "dx.npy"),
                    load(f / "dweight.npy"), load(f / "dbias.npy")});
   }
-  REQUIRE(all.size() == 4);
+  REQUIRE(all.size() == 8);
   return all;
 }
 
-template <bool Data, bool Weight>
-void check_backward(const Case& c, thaw::cpu::WinogradScratch& scratch) {
+// f(transform) with the transform of the case's kernel size.
+template <class F>
+void with_transform(const Case& c, F&& f) {
+  REQUIRE((c.g.kernel == 3 || c.g.kernel == 5));
+  if (c.g.kernel == 3) f(thaw::cpu::winograd::F2x2_3x3{});
+  else f(thaw::cpu::winograd::F2x2_5x5{});
+}
+
+template <bool Data, bool Weight, class T>
+void check_backward(const Case& c, T, thaw::cpu::WinogradScratch& scratch) {
   // The mask comes from PyTorch's output, so a z within rounding of zero cannot flip it.
   std::vector<float> y(c.z.size());
   std::transform(c.z.begin(), c.z.end(), y.begin(), [](float v) { return std::max(v, 0.0f); });
   std::vector<float> dx(c.x.size(), -1.0f), dweight(c.weight.size(), -1.0f), dbias(c.bias.size(), -1.0f);
   thaw::cpu::ConvScratch columns;
-  thaw::cpu::winograd_conv2d_backward<Data, Weight>(c.g, c.x.data(), y.data(), c.dy.data(), c.batch,
+  thaw::cpu::winograd_conv2d_backward<T, Data, Weight>(c.g, c.x.data(), y.data(), c.dy.data(), c.batch,
                                                     c.weight.data(), true, dweight.data(), dbias.data(), dx.data(),
                                                     columns, scratch);
   CHECK(relative(dx, c.dx) <= 1e-4);
@@ -80,7 +90,7 @@ void check_backward(const Case& c, thaw::cpu::WinogradScratch& scratch) {
 
 }  // namespace
 
-TEST_CASE("Winograd 3x3 convolution forward matches PyTorch", "[winograd][parity]") {
+TEST_CASE("Winograd 3x3 and 5x5 convolution forward matches PyTorch", "[winograd][parity]") {
   thaw::cpu::WinogradScratch scratch;  // shared across cases: reused buffers must not leak state
   for (const Case& c : cases()) {
     INFO(c.name);
@@ -88,28 +98,32 @@ TEST_CASE("Winograd 3x3 convolution forward matches PyTorch", "[winograd][parity
       INFO("relu " << relu);
       std::vector<float> y(c.z.size(), -1.0f), expected = c.z;
       if (relu) std::transform(expected.begin(), expected.end(), expected.begin(), [](float v) { return std::max(v, 0.0f); });
-      thaw::cpu::winograd_conv2d_forward(c.g, c.x.data(), c.batch, c.weight.data(), c.bias.data(), relu, y.data(),
-                                         scratch);
+      with_transform(c, [&]<class T>(T) {
+        thaw::cpu::winograd_conv2d_forward<T>(c.g, c.x.data(), c.batch, c.weight.data(), c.bias.data(), relu,
+                                              y.data(), scratch);
+      });
       CHECK(relative(y, expected) <= 1e-4);
     }
   }
 }
 
-TEST_CASE("Winograd 3x3 convolution gradients match PyTorch", "[winograd][parity]") {
+TEST_CASE("Winograd 3x3 and 5x5 convolution gradients match PyTorch", "[winograd][parity]") {
   thaw::cpu::WinogradScratch scratch;
   for (const Case& c : cases()) {
     INFO(c.name);
-    {
-      INFO("both gradients by Winograd");
-      check_backward<true, true>(c, scratch);
-    }
-    {
-      INFO("data gradient by Winograd, weight gradient by im2col");
-      check_backward<true, false>(c, scratch);
-    }
-    {
-      INFO("weight gradient by Winograd, data gradient by im2col");
-      check_backward<false, true>(c, scratch);
-    }
+    with_transform(c, [&](auto transform) {
+      {
+        INFO("both gradients by Winograd");
+        check_backward<true, true>(c, transform, scratch);
+      }
+      {
+        INFO("data gradient by Winograd, weight gradient by im2col");
+        check_backward<true, false>(c, transform, scratch);
+      }
+      {
+        INFO("weight gradient by Winograd, data gradient by im2col");
+        check_backward<false, true>(c, transform, scratch);
+      }
+    });
   }
 }

@@ -1,5 +1,6 @@
 // tests/static/winograd_cost_static.cpp — cost_v's CPU figures count what the CPU backend runs:
-// Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions, the direct count otherwise.
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 and 5x5 stride-1 convolutions that keep the map's
+// size, the direct count otherwise.
 // The expected numbers are worked out here by hand from the tile arithmetic.
 #include "thaw/core/cost.hpp"
 #include "thaw/layers/conv2d.hpp"
@@ -43,9 +44,14 @@ static_assert(cost_v<Small>.forward_flops == 7 * 169 * (2 * 45 + 1) + 1'183 + 4 
 using Mid = paper::MidLevelFE;
 static_assert(cpu::cpu_forward_flops<Mid::layer<7>>(Mid::shapes[7]) == 116'423'040);
 static_assert(Mid::layer<7>::forward_flops(Mid::shapes[7]) == 224'345'472);
-// conv1 (11x11, stride 4) and conv2 (5x5) keep im2col + GEMM.
+// AlexNet conv2 (64 -> 192, 5x5 on 27x27): 14*14 = 196 tiles, each 36 products per channel pair;
+// B^T d B is 12 six-element transforms of 19 operations = 228 per input channel, A^T m A
+// (6 + 2) * 9 = 72 per output channel: 196 * (228*64 + 2*36*192*64 + 72*192) + 192*729
+//   = 196 * 913,344 + 139,968 = 179,117,760, 40% of the direct 448,037,568.
+static_assert(cpu::cpu_forward_flops<Mid::layer<4>>(Mid::shapes[4]) == 179'117'760);
+static_assert(Mid::layer<4>::forward_flops(Mid::shapes[4]) == 448'037'568);
+// conv1 (11x11, stride 4) keeps im2col + GEMM.
 static_assert(cpu::cpu_forward_flops<Mid::layer<1>>(Mid::shapes[1]) == Mid::layer<1>::forward_flops(Mid::shapes[1]));
-static_assert(cpu::cpu_forward_flops<Mid::layer<4>>(Mid::shapes[4]) == Mid::layer<4>::forward_flops(Mid::shapes[4]));
 static_assert(cost_v<Mid>.cpu_forward_flops < cost_v<Mid>.forward_flops);
 
 }  // namespace

@@ -77,15 +77,16 @@ TEST_CASE("Winograd's filter cache follows every change of the weights it was ma
   auto w = random_vector(out.c * in.c * 9, 6);
   thaw::cpu::WinogradScratch scratch;
   thaw::cpu::WinogradFilterCache cache;
+  using thaw::cpu::winograd::F2x2_3x3;
   const auto forward = [&](thaw::cpu::WinogradFilterCache* c) {
     std::vector<float> y(n * out.size());
-    thaw::cpu::winograd_conv2d_forward(g, x.data(), n, w.data(), b.data(), true, y.data(), scratch, c);
+    thaw::cpu::winograd_conv2d_forward<F2x2_3x3>(g, x.data(), n, w.data(), b.data(), true, y.data(), scratch, c);
     return y;
   };
   const auto data_grad = [&](thaw::cpu::WinogradFilterCache* c) {
     std::vector<float> dx(n * in.size());
     // dz: the first n * out.size() values of x
-    thaw::cpu::winograd_conv2d_data_grad(g, x.data(), n, w.data(), dx.data(), scratch, c);
+    thaw::cpu::winograd_conv2d_data_grad<F2x2_3x3>(g, x.data(), n, w.data(), dx.data(), scratch, c);
     return dx;
   };
   REQUIRE(n * out.size() <= x.size());

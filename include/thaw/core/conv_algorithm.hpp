@@ -9,10 +9,10 @@
 
 namespace thaw::cpu {
 
-// Winograd F(2x2, 3x3) (Lavin & Gray 2016) needs a 3x3 kernel at stride 1; with padding 1 the
-// map keeps its size, so one tiling serves the forward pass and both gradients.
+// Winograd F(2x2, r x r) (Lavin & Gray 2016) for a 3x3 or 5x5 kernel at stride 1 with padding
+// r / 2: the map keeps its size, so one tiling serves the forward pass and both gradients.
 constexpr bool winograd_applies(std::size_t kernel, std::size_t stride, std::size_t padding) {
-  return kernel == 3 && stride == 1 && padding == 1;
+  return (kernel == 3 || kernel == 5) && stride == 1 && padding == kernel / 2;
 }
 
 template <class L>
@@ -23,10 +23,14 @@ constexpr bool winograd_layer() {
     return false;
 }
 
-// Per pass, because each was measured against im2col + GEMM on its own: AlexNet conv3/4/5 at
-// batch 32, 2 threads, OPENBLAS_CORETYPE=Haswell, best of 5, ms from im2col to Winograd:
-// forward 75->55, 112->77, 70->50; data gradient 74->57, 113->78, 68->52; weight gradient
-// 74->55, 100->85, 69->48. Every pass wins, so every pass of such a layer runs Winograd.
+// Per pass, because each was measured against im2col + GEMM on its own (batch 32, 2 threads,
+// ms from im2col to Winograd). OpenBLAS's Haswell kernels, best of 5: AlexNet conv3/4/5
+// forward 75->55, 112->77, 70->50; data gradient 74->57, 113->78, 68->52; weight gradient 74->55,
+// 100->85, 69->48; conv2 (5x5), best of 7: forward 82->53, data 80->65, weight 82->54. Its
+// AVX-512 kernels, best of 7: conv3/4/5 forward 29->26, 40->36, 24->20; data 28->29, 37->36,
+// 22->23; weight 27->22, 38->28, 24->17; conv2 forward 44->33, data 43->46, weight 46->38.
+// Every pass wins on AVX2 and the data gradients about tie on AVX-512, so every pass of such a
+// layer runs Winograd.
 template <class L>
 inline constexpr bool winograd_forward_v = winograd_layer<L>();
 template <class L>
@@ -37,43 +41,60 @@ inline constexpr bool winograd_weight_grad_v = winograd_layer<L>();
 // Tiles of 2x2 outputs covering one map; an odd side pads its last tile (13 -> 7 tiles).
 constexpr std::size_t winograd_tiles(Shape out) { return ((out.h + 1) / 2) * ((out.w + 1) / 2); }
 
-// FLOPs per image, a multiply-add counting 2 as in layers/conv2d.hpp. Per tile: the input
-// transform B^T d B is 32 additions per input channel, the 16 element-wise products are 16
-// batched GEMMs (16 multiply-adds per input-output channel pair), and the output transform
-// A^T m A is 24 additions per output channel; the bias adds one per output. The filter
-// transform runs once per batch, not per image, and is not counted.
-constexpr std::size_t winograd_conv_flops(std::size_t in_channels, std::size_t out_channels, Shape out) {
-  return winograd_tiles(out) * (32 * in_channels + 2 * 16 * out_channels * in_channels + 24 * out_channels);
+// Operations per tile and channel of F(2x2, r x r)'s transforms, counted from the line
+// transforms of backend/cpu/winograd_transforms.hpp (alpha lines down, then alpha or 2 across):
+// r = 3: B^T d B is 8 lines of 4 additions = 32, A^T m A 4*4 + 2*4 = 24, A dy A^T 2*2 + 4*2 = 12;
+// r = 5: B^T d B 12 lines of 19 = 228, A^T m A (6 + 2) * 9 = 72, A dy A^T (2 + 6) * 5 = 40.
+struct WinogradCounts {
+  std::size_t alpha, input, output, output_grad;
+  constexpr std::size_t products() const { return alpha * alpha; }
+};
+constexpr WinogradCounts winograd_counts(std::size_t kernel) {
+  return kernel == 3 ? WinogradCounts{4, 32, 24, 12} : WinogradCounts{6, 228, 72, 40};
 }
-constexpr std::size_t winograd_forward_flops(std::size_t in_channels, Shape out) {
-  return winograd_conv_flops(in_channels, out.c, out) + out.size();
+
+// FLOPs per image, a multiply-add counting 2 as in layers/conv2d.hpp. Per tile: the input
+// transform per input channel, alpha^2 batched GEMMs (alpha^2 multiply-adds per input-output
+// channel pair) and the output transform per output channel; the bias adds one per output. The
+// filter transform runs once per batch, not per image, and is not counted.
+constexpr std::size_t winograd_conv_flops(std::size_t kernel, std::size_t in_channels, std::size_t out_channels,
+                                          Shape out) {
+  const WinogradCounts n = winograd_counts(kernel);
+  return winograd_tiles(out) *
+         (n.input * in_channels + 2 * n.products() * out_channels * in_channels + n.output * out_channels);
+}
+constexpr std::size_t winograd_forward_flops(std::size_t kernel, std::size_t in_channels, Shape out) {
+  return winograd_conv_flops(kernel, in_channels, out.c, out) + out.size();
 }
 // The data gradient is the same convolution from the output gradient back to the input's
 // channels (rotated, channel-transposed kernel), without a bias.
-constexpr std::size_t winograd_data_grad_flops(std::size_t in_channels, Shape out) {
-  return winograd_conv_flops(out.c, in_channels, out);
+constexpr std::size_t winograd_data_grad_flops(std::size_t kernel, std::size_t in_channels, Shape out) {
+  return winograd_conv_flops(kernel, out.c, in_channels, out);
 }
-// The weight gradient transforms each 2x2 output-gradient tile (A dy A^T, 12 additions per
-// output channel) and each input tile again (32 per input channel), then 16 batched GEMMs over
-// the tiles; the bias gradient sums one value per output.
-constexpr std::size_t winograd_weight_grad_flops(std::size_t in_channels, Shape out) {
-  return winograd_tiles(out) * (12 * out.c + 32 * in_channels + 2 * 16 * out.c * in_channels) + out.size();
+// The weight gradient transforms each 2x2 output-gradient tile (A dy A^T per output channel) and
+// each input tile again, then alpha^2 batched GEMMs over the tiles; the bias gradient sums one
+// value per output.
+constexpr std::size_t winograd_weight_grad_flops(std::size_t kernel, std::size_t in_channels, Shape out) {
+  const WinogradCounts n = winograd_counts(kernel);
+  return winograd_tiles(out) *
+             (n.output_grad * out.c + n.input * in_channels + 2 * n.products() * out.c * in_channels) +
+         out.size();
 }
 
 // What the CPU backend does for layer L on input `in`: its own count unless a pass runs Winograd.
 template <class L>
 constexpr std::size_t cpu_forward_flops(Shape in) {
-  if constexpr (winograd_forward_v<L>) return winograd_forward_flops(in.c, L::output_shape(in));
+  if constexpr (winograd_forward_v<L>) return winograd_forward_flops(L::kernel, in.c, L::output_shape(in));
   else return L::forward_flops(in);
 }
 template <class L>
 constexpr std::size_t cpu_backward_data_flops(Shape in) {
-  if constexpr (winograd_data_grad_v<L>) return winograd_data_grad_flops(in.c, L::output_shape(in));
+  if constexpr (winograd_data_grad_v<L>) return winograd_data_grad_flops(L::kernel, in.c, L::output_shape(in));
   else return L::backward_data_flops(in);
 }
 template <class L>
 constexpr std::size_t cpu_backward_weight_flops(Shape in) {
-  if constexpr (winograd_weight_grad_v<L>) return winograd_weight_grad_flops(in.c, L::output_shape(in));
+  if constexpr (winograd_weight_grad_v<L>) return winograd_weight_grad_flops(L::kernel, in.c, L::output_shape(in));
   else return L::backward_weight_flops(in);
 }
 

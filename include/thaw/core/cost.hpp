@@ -19,8 +19,8 @@ struct Cost {
   std::size_t gradient_bytes = 0;         // model: one float per trainable parameter
   std::size_t optimizer_state_bytes = 0;  // model: Adam's two moments per trainable parameter
   // The FLOPs above count the direct algorithm (as torchvision's metadata does); these count
-  // what the CPU backend runs, Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions
-  // (core/conv_algorithm.hpp).
+  // what the CPU backend runs, Winograd F(2x2, 3x3) and F(2x2, 5x5) for 3x3 and 5x5 stride-1
+  // convolutions that keep the map's size (core/conv_algorithm.hpp).
   std::size_t cpu_forward_flops = 0;
   std::size_t cpu_backward_flops = 0;
 };

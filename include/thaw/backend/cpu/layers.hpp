@@ -74,7 +74,8 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
     if constexpr (requires { L::kernel; }) {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
       if constexpr (winograd_forward_v<L>)
-        winograd_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.winograd, cache());
+        winograd_conv2d_forward<winograd::Transform<L::kernel>>(g, x, batch, weight.data(), bias.data(), Fused, y,
+                                                                ctx.winograd, cache());
       else
         conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
     } else {
@@ -94,8 +95,9 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
     if constexpr (requires { L::kernel; }) {
       const ConvGeometry g{In, out, L::kernel, L::stride, L::padding};
       if constexpr (winograd_data_grad_v<L> || winograd_weight_grad_v<L>)
-        winograd_conv2d_backward<winograd_data_grad_v<L>, winograd_weight_grad_v<L>>(
-            g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv, ctx.winograd, cache());
+        winograd_conv2d_backward<winograd::Transform<L::kernel>, winograd_data_grad_v<L>,
+                                 winograd_weight_grad_v<L>>(g, x, output.data(), dy, batch, weight.data(), Fused,
+                                                              dweight, dbias, dx, ctx.conv, ctx.winograd, cache());
       else
         conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
     } else {

@@ -1,14 +1,16 @@
-// thaw/backend/cpu/winograd.hpp — 3x3, stride-1, padding-1 convolutions (AlexNet conv3-5) as
-// Winograd minimal filtering F(2x2, 3x3) (Lavin & Gray 2016): forward, data and weight gradient.
+// thaw/backend/cpu/winograd.hpp — stride-1 convolutions that keep the map's size, 3x3 (AlexNet
+// conv3-5) and 5x5 (conv2), as Winograd minimal filtering F(2x2, r x r) (Lavin & Gray 2016):
+// forward, data and weight gradient.
 //
-// Why: im2col + GEMM does 9 multiply-adds per output and input channel; F(2x2, 3x3) computes a
-// 2x2 output tile from a 4x4 input tile with 16 element-wise products, 4 per output instead of
-// 9 (2.25x fewer), and the transforms around them are additions. The 16 products of all tiles
-// are 16 GEMMs, one per tile position xi:  M_xi[out_c x P] = U_xi[out_c x in_c] * V_xi[in_c x P]
+// Why: im2col + GEMM does r*r multiply-adds per output and input channel; F(2x2, r x r) computes
+// a 2x2 output tile from an alpha x alpha input tile (alpha = r + 1) with alpha^2 element-wise
+// products: 4 per output instead of 9 for r = 3, 9 instead of 25 for r = 5. The transforms
+// around them are a few additions (winograd_transforms.hpp). The products of all tiles are
+// alpha^2 GEMMs, one per tile position xi:  M_xi[out_c x P] = U_xi[out_c x in_c] * V_xi[in_c x P]
 // with P = images x tiles (a 13x13 map is 7x7 tiles of 2x2 outputs, the last row and column of
 // tiles half outside), so OpenBLAS still does the heavy work.
 //
-//   U = G g G^T (filter, 4x4)   V = B^T d B (input tile d at rows 2ty-1.., cols 2tx-1..)
+//   U = G g G^T (filter)   V = B^T d B (input tile d at rows 2ty - r/2.., cols 2tx - r/2..)
 //   y = A^T (U . V) A (2x2)     dU = (A dy A^T) . V   dg = G^T dU G   (weight gradient)
 // The data gradient is the same convolution of the output gradient with the kernel rotated by
 // 180 degrees and its channels transposed. Selection per layer and pass: core/conv_algorithm.hpp.
@@ -23,6 +25,7 @@
 #include "thaw/backend/cpu/conv2d.hpp"
 #include "thaw/backend/cpu/gemm.hpp"
 #include "thaw/backend/cpu/parallel.hpp"
+#include "thaw/backend/cpu/winograd_transforms.hpp"
 
 namespace thaw::cpu {
 
@@ -37,9 +40,8 @@ struct WinogradScratch {
 
 namespace winograd {
 
-constexpr std::size_t positions = 16;  // 4x4 tile positions xi
-
-// Tiling of a map whose output has the input's size (k3 s1 p1).
+// Tiling of a map whose output has the input's size (stride 1, padding kernel / 2) into tiles
+// of 2x2 outputs; an odd side pads its last tile (13 -> 7 tiles).
 struct Tiling {
   std::size_t h, w, rows, cols;  // map extent; tiles down and across
   constexpr Tiling(std::size_t height, std::size_t width)
@@ -47,53 +49,59 @@ struct Tiling {
   constexpr std::size_t count() const { return rows * cols; }
 };
 
-// V[xi][c][tile] (tile_stride apart per xi) for one channel plane `x`, zero outside the map.
-// A strip of up to `strip` tiles of one tile row at a time: its 4 input rows (zero-padded)
-// get B^T down the columns in one vectorisable pass, then B across each tile's 4 columns,
-// written as runs of consecutive tiles per position. No per-element bounds tests.
-inline void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_t tile_stride) {
-  constexpr std::size_t strip = 16, width_max = 2 * strip + 2;
+// V[xi][c][tile] (tile_stride apart per position xi) for one channel plane `x`, zero outside the
+// map. A strip of up to `strip` tiles of one tile row at a time: its alpha input rows
+// (zero-padded) get B^T down the columns in one vectorisable pass, then B across each tile's
+// alpha columns, written as runs of consecutive tiles per position. No per-element bounds tests.
+template <class T>
+void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_t tile_stride) {
+  constexpr std::size_t a = T::alpha, pad = T::kernel / 2, strip = 16, width_max = 2 * strip + a - 2;
   for (std::size_t ty = 0; ty < t.rows; ++ty)
     for (std::size_t tx0 = 0; tx0 < t.cols; tx0 += strip) {
-      const std::size_t tiles = std::min(strip, t.cols - tx0), width = 2 * tiles + 2;
-      // Input columns x0 - 1 .. x0 + width - 2 of the strip; [lo, hi) of them lie in the map.
-      const std::size_t x0 = 2 * tx0, lo = x0 == 0 ? 1 : 0;
-      const std::size_t hi = std::min(width, t.w + 1 - x0);
-      float d[4][width_max], c[4][width_max];
-      for (std::size_t r = 0; r < 4; ++r) {
-        const std::size_t yy = 2 * ty + r;  // input row yy - 1
+      const std::size_t tiles = std::min(strip, t.cols - tx0), width = 2 * tiles + a - 2;
+      // Input columns x0 - pad .. x0 + width - 1 - pad of the strip; [lo, hi) of them lie in the map.
+      const std::size_t x0 = 2 * tx0, lo = x0 >= pad ? 0 : pad - x0;
+      const std::size_t hi = std::min(width, t.w + pad - x0);
+      float d[a][width_max], c[a][width_max];
+      for (std::size_t r = 0; r < a; ++r) {
+        const std::size_t yy = 2 * ty + r;  // input row yy - pad
         std::fill_n(d[r], width, 0.0f);
-        if (yy >= 1 && yy <= t.h) std::copy(x + (yy - 1) * t.w + x0 + lo - 1, x + (yy - 1) * t.w + x0 + hi - 1, d[r] + lo);
+        if (yy >= pad && yy < t.h + pad)
+          std::copy(x + (yy - pad) * t.w + x0 + lo - pad, x + (yy - pad) * t.w + x0 + hi - pad, d[r] + lo);
       }
       for (std::size_t j = 0; j < width; ++j) {  // B^T d: rows combine
-        c[0][j] = d[0][j] - d[2][j], c[1][j] = d[1][j] + d[2][j];
-        c[2][j] = d[2][j] - d[1][j], c[3][j] = d[1][j] - d[3][j];
+        Line<a> column;
+        for (std::size_t r = 0; r < a; ++r) column[r] = d[r][j];
+        const Line<a> out = T::input(column);
+        for (std::size_t r = 0; r < a; ++r) c[r][j] = out[r];
       }
       float* dst = v + ty * t.cols + tx0;
-      for (std::size_t k = 0; k < 4; ++k) {  // (B^T d) B: columns combine, per tile
-        float* out = dst + 4 * k * tile_stride;
+      for (std::size_t k = 0; k < a; ++k)  // (B^T d) B: columns combine, per tile
         for (std::size_t i = 0; i < tiles; ++i) {
-          const float a = c[k][2 * i], b = c[k][2 * i + 1], e = c[k][2 * i + 2], f = c[k][2 * i + 3];
-          out[i] = a - e, out[tile_stride + i] = b + e, out[2 * tile_stride + i] = e - b,
-          out[3 * tile_stride + i] = b - f;
+          Line<a> row;
+          for (std::size_t l = 0; l < a; ++l) row[l] = c[k][2 * i + l];
+          const Line<a> out = T::input(row);
+          for (std::size_t l = 0; l < a; ++l) dst[(k * a + l) * tile_stride + i] = out[l];
         }
-      }
     }
 }
 
 // V for `count` images of `channels` planes: V[(xi * channels + c) * P + n * tiles + tile].
-inline void transform_input(const Tiling& t, const float* x, std::size_t count, std::size_t channels, float* v) {
+template <class T>
+void transform_input(const Tiling& t, const float* x, std::size_t count, std::size_t channels, float* v) {
   const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
     const std::size_t n = std::size_t(job) / channels, c = std::size_t(job) % channels;
-    transform_input_plane(t, x + (n * channels + c) * plane, v + c * p + n * tiles, channels * p);
+    transform_input_plane<T>(t, x + (n * channels + c) * plane, v + c * p + n * tiles, channels * p);
   }
 }
 
 // y[n][o] = act(A^T M A + bias[o]) for `count` images, writing only outputs inside the map.
-inline void transform_output(const Tiling& t, const float* m, std::size_t count, std::size_t channels,
-                             const float* bias, bool relu, float* y) {
+template <class T>
+void transform_output(const Tiling& t, const float* m, std::size_t count, std::size_t channels, const float* bias,
+                      bool relu, float* y) {
+  constexpr std::size_t a = T::alpha;
   const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
@@ -104,30 +112,29 @@ inline void transform_output(const Tiling& t, const float* m, std::size_t count,
     for (std::size_t ty = 0; ty < t.rows; ++ty)
       for (std::size_t tx = 0; tx < t.cols; ++tx) {
         const float* s = src + ty * t.cols + tx;
-        float q[8];  // A^T m: 2 rows of 4
-        for (std::size_t c = 0; c < 4; ++c) {
-          const float m0 = s[c * stride], m1 = s[(4 + c) * stride], m2 = s[(8 + c) * stride],
-                      m3 = s[(12 + c) * stride];
-          q[c] = m0 + m1 + m2, q[4 + c] = m1 - m2 - m3;
-        }
-        float out[4];
-        for (std::size_t r = 0; r < 2; ++r) {
-          const float* row = q + 4 * r;
-          out[2 * r] = row[0] + row[1] + row[2] + b, out[2 * r + 1] = row[1] - row[2] - row[3] + b;
+        Line<a> q[2];  // A^T m: 2 rows of alpha
+        for (std::size_t c = 0; c < a; ++c) {
+          Line<a> column;
+          for (std::size_t r = 0; r < a; ++r) column[r] = s[(r * a + c) * stride];
+          const Line<2> out = T::output(column);
+          q[0][c] = out[0], q[1][c] = out[1];
         }
         const std::size_t oy = 2 * ty, ox = 2 * tx;
-        for (std::size_t r = 0; r < 2 && oy + r < t.h; ++r)
+        for (std::size_t r = 0; r < 2 && oy + r < t.h; ++r) {
+          const Line<2> out = T::output(q[r]);
           for (std::size_t c = 0; c < 2 && ox + c < t.w; ++c) {
-            const float value = out[2 * r + c];
+            const float value = out[c] + b;
             dst[(oy + r) * t.w + ox + c] = relu ? std::max(value, 0.0f) : value;
           }
+        }
       }
   }
 }
 
 // (A dy A^T) of each 2x2 output-gradient tile (zero past the map): Y[(xi * channels + o) * P + ...].
-inline void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, std::size_t channels,
-                                  float* out) {
+template <class T>
+void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, std::size_t channels, float* out) {
+  constexpr std::size_t a = T::alpha;
   const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
@@ -138,93 +145,95 @@ inline void transform_output_grad(const Tiling& t, const float* dy, std::size_t 
       for (std::size_t tx = 0; tx < t.cols; ++tx) {
         const std::size_t oy = 2 * ty, ox = 2 * tx;
         const bool down = oy + 1 < t.h, right = ox + 1 < t.w;
-        const float a = src[oy * t.w + ox], b = right ? src[oy * t.w + ox + 1] : 0.0f;
-        const float c = down ? src[(oy + 1) * t.w + ox] : 0.0f;
-        const float d = down && right ? src[(oy + 1) * t.w + ox + 1] : 0.0f;
-        // A = [1 0; 1 1; 1 -1; 0 -1]: rows first (a b -> a, a+b, a-b, -b), then columns.
-        const float top[4] = {a, a + b, a - b, -b}, bottom[4] = {c, c + d, c - d, -d};
-        float* at = dst + ty * t.cols + tx;
-        for (std::size_t col = 0; col < 4; ++col) {
-          at[col * stride] = top[col];
-          at[(4 + col) * stride] = top[col] + bottom[col];
-          at[(8 + col) * stride] = top[col] - bottom[col];
-          at[(12 + col) * stride] = -bottom[col];
+        const float* at = src + oy * t.w + ox;
+        // Rows first, then columns.
+        const Line<a> top = T::output_grad({at[0], right ? at[1] : 0.0f});
+        const Line<a> bottom = T::output_grad({down ? at[t.w] : 0.0f, down && right ? at[t.w + 1] : 0.0f});
+        float* tile = dst + ty * t.cols + tx;
+        for (std::size_t col = 0; col < a; ++col) {
+          const Line<a> column = T::output_grad({top[col], bottom[col]});
+          for (std::size_t row = 0; row < a; ++row) tile[(row * a + col) * stride] = column[row];
         }
       }
   }
 }
 
 // U = G g G^T for each filter into U[(xi * rows + r) * cols + c]. With `rotate` the filter of
-// (r, c) is g[c][r] turned by 180 degrees: the data gradient's kernel. g is [out][in][3][3].
-inline void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c, bool rotate, float* u) {
+// (r, c) is g[c][r] turned by 180 degrees: the data gradient's kernel. g is [out][in][k][k].
+template <class T>
+void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c, bool rotate, float* u) {
+  constexpr std::size_t k = T::kernel, a = T::alpha;
   const std::size_t rows = rotate ? in_c : out_c, cols = rotate ? out_c : in_c, stride = rows * cols;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(out_c * in_c); ++job) {
     const std::size_t o = std::size_t(job) / in_c, i = std::size_t(job) % in_c;
-    const float* g = weight + std::size_t(job) * 9;
-    float k[9];
-    for (std::size_t e = 0; e < 9; ++e) k[e] = rotate ? g[8 - e] : g[e];
-    float h[12];  // G g: 4 rows of 3
-    for (std::size_t c = 0; c < 3; ++c) {
-      const float g0 = k[c], g1 = k[3 + c], g2 = k[6 + c];
-      h[c] = g0, h[3 + c] = 0.5f * (g0 + g1 + g2), h[6 + c] = 0.5f * (g0 - g1 + g2), h[9 + c] = g2;
+    const float* g = weight + std::size_t(job) * k * k;
+    Line<a> h[k];  // G g, transposed: h[c] is G applied to column c
+    for (std::size_t c = 0; c < k; ++c) {
+      Line<k> column;
+      for (std::size_t r = 0; r < k; ++r) column[r] = rotate ? g[k * k - 1 - (r * k + c)] : g[r * k + c];
+      h[c] = T::filter(column);
     }
     float* dst = u + (rotate ? i * out_c + o : o * in_c + i);
-    for (std::size_t r = 0; r < 4; ++r) {
-      const float g0 = h[3 * r], g1 = h[3 * r + 1], g2 = h[3 * r + 2];
-      dst[(4 * r) * stride] = g0;
-      dst[(4 * r + 1) * stride] = 0.5f * (g0 + g1 + g2);
-      dst[(4 * r + 2) * stride] = 0.5f * (g0 - g1 + g2);
-      dst[(4 * r + 3) * stride] = g2;
+    for (std::size_t r = 0; r < a; ++r) {
+      Line<k> row;
+      for (std::size_t c = 0; c < k; ++c) row[c] = h[c][r];
+      const Line<a> out = T::filter(row);
+      for (std::size_t c = 0; c < a; ++c) dst[(r * a + c) * stride] = out[c];
     }
   }
 }
 
-// dg = G^T dU G for each filter: dU[(xi * out_c + o) * in_c + i] -> dweight[o][i][3][3].
-inline void filter_gradients(const float* du, std::size_t out_c, std::size_t in_c, float* dweight) {
+// dg = G^T dU G for each filter: dU[(xi * out_c + o) * in_c + i] -> dweight[o][i][k][k].
+template <class T>
+void filter_gradients(const float* du, std::size_t out_c, std::size_t in_c, float* dweight) {
+  constexpr std::size_t k = T::kernel, a = T::alpha;
   const std::size_t stride = out_c * in_c;
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(stride); ++job) {
-    float m[16], h[12];
-    for (std::size_t xi = 0; xi < positions; ++xi) m[xi] = du[xi * stride + std::size_t(job)];
-    // G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] on columns, then on rows.
-    for (std::size_t c = 0; c < 4; ++c) {
-      const float u0 = m[c], u1 = m[4 + c], u2 = m[8 + c], u3 = m[12 + c];
-      h[c] = u0 + 0.5f * (u1 + u2), h[4 + c] = 0.5f * (u1 - u2), h[8 + c] = 0.5f * (u1 + u2) + u3;
+    Line<k> h[a];  // G^T dU, transposed: h[c] is G^T applied to column c
+    for (std::size_t c = 0; c < a; ++c) {
+      Line<a> column;
+      for (std::size_t r = 0; r < a; ++r) column[r] = du[(r * a + c) * stride + std::size_t(job)];
+      h[c] = T::filter_grad(column);
     }
-    float* g = dweight + std::size_t(job) * 9;
-    for (std::size_t r = 0; r < 3; ++r) {
-      const float u0 = h[4 * r], u1 = h[4 * r + 1], u2 = h[4 * r + 2], u3 = h[4 * r + 3];
-      g[3 * r] = u0 + 0.5f * (u1 + u2), g[3 * r + 1] = 0.5f * (u1 - u2), g[3 * r + 2] = 0.5f * (u1 + u2) + u3;
+    float* g = dweight + std::size_t(job) * k * k;
+    for (std::size_t r = 0; r < k; ++r) {
+      Line<a> row;
+      for (std::size_t c = 0; c < a; ++c) row[c] = h[c][r];
+      const Line<k> out = T::filter_grad(row);
+      for (std::size_t c = 0; c < k; ++c) g[r * k + c] = out[c];
     }
   }
 }
 
 // Chunks of images for the threads; one thread's V and M of a chunk within the budget.
-inline BatchChunks chunks(const Tiling& t, std::size_t channels_in, std::size_t channels_out, std::size_t batch) {
-  return {batch, positions * (channels_in + channels_out) * t.count(), WinogradScratch::budget_floats};
+template <class T>
+BatchChunks chunks(const Tiling& t, std::size_t channels_in, std::size_t channels_out, std::size_t batch) {
+  return {batch, positions<T> * (channels_in + channels_out) * t.count(), WinogradScratch::budget_floats};
 }
 
-// y = act(conv(x, filters) + bias) with U already transformed ([16][out_c][in_c]).
-inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
-                     const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
+// y = act(conv(x, filters) + bias) with U already transformed ([positions][out_c][in_c]).
+template <class T>
+void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
+              const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
   const std::size_t tiles = t.count(), plane = t.h * t.w;
-  const BatchChunks c = chunks(t, in_c, out_c, batch);
-  const std::size_t v_size = positions * in_c * tiles * c.images, m_size = positions * out_c * tiles * c.images;
+  const BatchChunks c = chunks<T>(t, in_c, out_c, batch);
+  const std::size_t v_size = positions<T> * in_c * tiles * c.images, m_size = positions<T> * out_c * tiles * c.images;
   float* v_all = ensure(scratch.tiles, c.workers * v_size);
   float* m_all = ensure(scratch.products, c.workers * m_size);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
     float* v = v_all + worker * v_size;
     float* m = m_all + worker * m_size;
-    transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
-    // With one chunk at a time (batch 1) the threads share the 16 GEMMs rather than each GEMM
+    transform_input<T>(t, x + n0 * in_c * plane, c.size(k), in_c, v);
+    // With one chunk at a time (batch 1) the threads share the GEMMs rather than each GEMM
     // (a few dozen columns); inside for_each_chunk's threads this loop runs on its own thread.
     THAW_PARALLEL_FOR
-    for (std::ptrdiff_t xi = 0; xi < std::ptrdiff_t(positions); ++xi)
+    for (std::ptrdiff_t xi = 0; xi < std::ptrdiff_t(positions<T>); ++xi)
       gemm(u + std::size_t(xi) * out_c * in_c, v + std::size_t(xi) * in_c * p, m + std::size_t(xi) * out_c * p,
            out_c, in_c, p);
-    transform_output(t, m, c.size(k), out_c, bias, relu, y + n0 * out_c * plane);
+    transform_output<T>(t, m, c.size(k), out_c, bias, relu, y + n0 * out_c * plane);
   });
 }
 
@@ -235,16 +244,17 @@ inline void convolve(const Tiling& t, const float* x, std::size_t batch, std::si
 // copy they were made from (a comparison costs a tenth of a transform, which was 4% of a step).
 class WinogradFilterCache {
  public:
+  template <class T>
   const float* filters(const ConvGeometry& g, const float* weight, bool rotate) {
-    const std::size_t n = g.out.c * g.in.c * 9;
+    const std::size_t n = g.out.c * g.in.c * T::kernel * T::kernel;
     if (weights_.size() != n || std::memcmp(weights_.data(), weight, n * sizeof(float)) != 0) {
       weights_.assign(weight, weight + n);
       made_ = {false, false};
     }
     std::vector<float>& u = u_[rotate];
     if (!made_[rotate]) {
-      u.resize(winograd::positions * g.out.c * g.in.c);
-      winograd::transform_filters(weight, g.out.c, g.in.c, rotate, u.data());
+      u.resize(winograd::positions<T> * g.out.c * g.in.c);
+      winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, u.data());
       made_[rotate] = true;
     }
     return u.data();
@@ -258,44 +268,47 @@ class WinogradFilterCache {
 
 // U (rotated for the data gradient) from the cache where the layer has one, else transformed
 // afresh into `buffer`.
-inline const float* winograd_filters(const ConvGeometry& g, const float* weight, bool rotate,
-                                     WinogradFilterCache* cache, std::vector<float>& buffer) {
-  if (cache) return cache->filters(g, weight, rotate);
-  float* u = ensure(buffer, winograd::positions * g.out.c * g.in.c);
-  winograd::transform_filters(weight, g.out.c, g.in.c, rotate, u);
+template <class T>
+const float* winograd_filters(const ConvGeometry& g, const float* weight, bool rotate, WinogradFilterCache* cache,
+                              std::vector<float>& buffer) {
+  if (cache) return cache->filters<T>(g, weight, rotate);
+  float* u = ensure(buffer, winograd::positions<T> * g.out.c * g.in.c);
+  winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, u);
   return u;
 }
 
-// Forward of y = act(conv3x3(x, W) + b) at stride 1, padding 1; same contract as conv2d_forward.
-// With a cache (frozen layers) the transformed filters come from it.
-inline void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
-                                    const float* bias, bool relu, float* y, WinogradScratch& scratch,
-                                    WinogradFilterCache* cache = nullptr) {
+// Forward of y = act(conv(x, W) + b) for a k x k kernel (k = 3 or 5) at stride 1, padding k / 2;
+// same contract as conv2d_forward. With a cache (frozen layers) the transformed filters come from it.
+template <class T>
+void winograd_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* weight,
+                             const float* bias, bool relu, float* y, WinogradScratch& scratch,
+                             WinogradFilterCache* cache = nullptr) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  const float* u = winograd_filters(g, weight, false, cache, scratch.filters);
-  winograd::convolve(t, x, batch, g.in.c, g.out.c, u, bias, relu, y, scratch);
+  const float* u = winograd_filters<T>(g, weight, false, cache, scratch.filters);
+  winograd::convolve<T>(t, x, batch, g.in.c, g.out.c, u, bias, relu, y, scratch);
 }
 
 // Data gradient of the convolution alone: dx = conv(dz, rotated W^T), written (not accumulated).
-inline void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, std::size_t batch,
-                                      const float* weight, float* dx, WinogradScratch& scratch,
-                                      WinogradFilterCache* cache = nullptr) {
+template <class T>
+void winograd_conv2d_data_grad(const ConvGeometry& g, const float* dz, std::size_t batch, const float* weight,
+                               float* dx, WinogradScratch& scratch, WinogradFilterCache* cache = nullptr) {
   const winograd::Tiling t(g.out.h, g.out.w);
-  const float* u = winograd_filters(g, weight, true, cache, scratch.grad_filters);
-  winograd::convolve(t, dz, batch, g.out.c, g.in.c, u, nullptr, false, dx, scratch);
+  const float* u = winograd_filters<T>(g, weight, true, cache, scratch.grad_filters);
+  winograd::convolve<T>(t, dz, batch, g.out.c, g.in.c, u, nullptr, false, dx, scratch);
 }
 
 // Weight gradient of the convolution alone: dweight = sum over images of dz (x) x, written.
 // Each worker sums its chunks' dU (worker 0 in place, the others in partial_grads); the sums are
 // added before G^T dU G.
-inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dz,
-                                        std::size_t batch, float* dweight, WinogradScratch& scratch) {
+template <class T>
+void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dz, std::size_t batch,
+                                 float* dweight, WinogradScratch& scratch) {
+  constexpr std::size_t positions = winograd::positions<T>;
   const winograd::Tiling t(g.out.h, g.out.w);
   const std::size_t tiles = t.count(), plane = t.h * t.w, in_c = g.in.c, out_c = g.out.c;
-  const BatchChunks c = winograd::chunks(t, in_c, out_c, batch);
-  const std::size_t du_size = winograd::positions * out_c * in_c;
-  const std::size_t v_size = winograd::positions * in_c * tiles * c.images;
-  const std::size_t m_size = winograd::positions * out_c * tiles * c.images;
+  const BatchChunks c = winograd::chunks<T>(t, in_c, out_c, batch);
+  const std::size_t du_size = positions * out_c * in_c;
+  const std::size_t v_size = positions * in_c * tiles * c.images, m_size = positions * out_c * tiles * c.images;
   float* du = ensure(scratch.grad_filters, du_size);
   float* others = ensure(scratch.partial_grads, (c.workers - 1) * du_size);
   float* v_all = ensure(scratch.tiles, c.workers * v_size);
@@ -306,19 +319,19 @@ inline void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, c
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
     float* v = v_all + worker * v_size;
     float* dm = dm_all + worker * m_size;
-    winograd::transform_input(t, x + n0 * in_c * plane, c.size(k), in_c, v);
-    winograd::transform_output_grad(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
+    winograd::transform_input<T>(t, x + n0 * in_c * plane, c.size(k), in_c, v);
+    winograd::transform_output_grad<T>(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
     float* sum = worker == 0 ? du : others + (worker - 1) * du_size;
-    for (std::size_t xi = 0; xi < winograd::positions; ++xi)
+    for (std::size_t xi = 0; xi < positions; ++xi)
       gemm_t<false, true, true>(dm + xi * out_c * p, v + xi * in_c * p, sum + xi * out_c * in_c, out_c, p, in_c);
   });
   add_parts(others, c.workers - 1, du_size, du_size, du);
-  winograd::filter_gradients(du, out_c, in_c, dweight);
+  winograd::filter_gradients<T>(du, out_c, in_c, dweight);
 }
 
-// Backward of y = act(conv3x3(x, W) + b), same contract as conv2d_backward; each gradient runs
+// Backward of y = act(conv(x, W) + b), same contract as conv2d_backward; each gradient runs
 // Winograd or im2col + GEMM as the layer's type decided (core/conv_algorithm.hpp).
-template <bool WinogradData, bool WinogradWeight>
+template <class T, bool WinogradData, bool WinogradWeight>
 void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
                               std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
                               float* dx, ConvScratch& columns, WinogradScratch& scratch,
@@ -347,8 +360,8 @@ void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float
       dbias[o] = sum;
     }
   }
-  if (weight_here) winograd_conv2d_weight_grad(g, x, dz, batch, dweight, scratch);
-  if (data_here) winograd_conv2d_data_grad(g, dz, batch, weight, dx, scratch, cache);
+  if (weight_here) winograd_conv2d_weight_grad<T>(g, x, dz, batch, dweight, scratch);
+  if (data_here) winograd_conv2d_data_grad<T>(g, dz, batch, weight, dx, scratch, cache);
 }
 
 }  // namespace thaw::cpu
