@@ -49,20 +49,37 @@ struct Tiling {
   constexpr std::size_t count() const { return rows * cols; }
 };
 
+// Copies n <= 16 floats as two overlapping fixed-size runs of 8 or 4: a copy of variable length
+// compiled to `rep movs`, whose start-up cost made it 60% of the input transform.
+inline void copy_run(const float* src, std::size_t n, float* dst) {
+  if (n >= 8) {
+    std::memcpy(dst, src, 8 * sizeof(float));
+    std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4 * sizeof(float));
+    std::memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 // V[xi][c][tile] (tile_stride apart per position xi) for one channel plane `x`, zero outside the
 // map. A strip of up to `strip` tiles of one tile row at a time: its alpha input rows
-// (zero-padded) get B^T down the columns in one vectorisable pass, then B across each tile's
-// alpha columns, written as runs of consecutive tiles per position. No per-element bounds tests.
-template <class T>
+// (zero-padded) get B^T down the columns, then B across each tile's alpha columns, then each
+// position's run of consecutive tiles is copied out. Both passes run over a whole strip whatever
+// the map's width, so their loops have fixed trip counts and vectorise fully (AlexNet's 7 and 14
+// tiles per row left them to scalar remainder loops: 10% of a fine-tuning step); a strip of 8
+// serves maps of up to 8 tiles across without computing 16.
+template <class T, std::size_t strip>
 void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_t tile_stride) {
-  constexpr std::size_t a = T::alpha, pad = T::kernel / 2, strip = 16, width_max = 2 * strip + a - 2;
+  constexpr std::size_t a = T::alpha, pad = T::kernel / 2, width = 2 * strip + a - 2;
   for (std::size_t ty = 0; ty < t.rows; ++ty)
     for (std::size_t tx0 = 0; tx0 < t.cols; tx0 += strip) {
-      const std::size_t tiles = std::min(strip, t.cols - tx0), width = 2 * tiles + a - 2;
+      const std::size_t tiles = std::min(strip, t.cols - tx0);
       // Input columns x0 - pad .. x0 + width - 1 - pad of the strip; [lo, hi) of them lie in the map.
       const std::size_t x0 = 2 * tx0, lo = x0 >= pad ? 0 : pad - x0;
       const std::size_t hi = std::min(width, t.w + pad - x0);
-      float d[a][width_max], c[a][width_max];
+      float d[a][width], c[a][width], out[a * a][strip];
       for (std::size_t r = 0; r < a; ++r) {
         const std::size_t yy = 2 * ty + r;  // input row yy - pad
         std::fill_n(d[r], width, 0.0f);
@@ -72,17 +89,23 @@ void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_
       for (std::size_t j = 0; j < width; ++j) {  // B^T d: rows combine
         Line<a> column;
         for (std::size_t r = 0; r < a; ++r) column[r] = d[r][j];
-        const Line<a> out = T::input(column);
-        for (std::size_t r = 0; r < a; ++r) c[r][j] = out[r];
+        const Line<a> rows = T::input(column);
+        for (std::size_t r = 0; r < a; ++r) c[r][j] = rows[r];
+      }
+      for (std::size_t k = 0; k < a; ++k) {  // (B^T d) B: columns combine, per tile
+        // Tile i starts at column 2i: its columns from the even and odd ones, each read with unit
+        // stride (overlapping stride-2 reads do not vectorise).
+        float even[width / 2], odd[width / 2];
+        for (std::size_t h = 0; h < width / 2; ++h) even[h] = c[k][2 * h], odd[h] = c[k][2 * h + 1];
+        for (std::size_t i = 0; i < strip; ++i) {
+          Line<a> row;
+          for (std::size_t l = 0; l < a; ++l) row[l] = l % 2 == 0 ? even[i + l / 2] : odd[i + l / 2];
+          const Line<a> cols = T::input(row);
+          for (std::size_t l = 0; l < a; ++l) out[k * a + l][i] = cols[l];
+        }
       }
       float* dst = v + ty * t.cols + tx0;
-      for (std::size_t k = 0; k < a; ++k)  // (B^T d) B: columns combine, per tile
-        for (std::size_t i = 0; i < tiles; ++i) {
-          Line<a> row;
-          for (std::size_t l = 0; l < a; ++l) row[l] = c[k][2 * i + l];
-          const Line<a> out = T::input(row);
-          for (std::size_t l = 0; l < a; ++l) dst[(k * a + l) * tile_stride + i] = out[l];
-        }
+      for (std::size_t xi = 0; xi < a * a; ++xi) copy_run(out[xi], tiles, dst + xi * tile_stride);
     }
 }
 
@@ -93,7 +116,9 @@ void transform_input(const Tiling& t, const float* x, std::size_t count, std::si
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
     const std::size_t n = std::size_t(job) / channels, c = std::size_t(job) % channels;
-    transform_input_plane<T>(t, x + (n * channels + c) * plane, v + c * p + n * tiles, channels * p);
+    float* planes = v + c * p + n * tiles;
+    if (t.cols <= 8) transform_input_plane<T, 8>(t, x + (n * channels + c) * plane, planes, channels * p);
+    else transform_input_plane<T, 16>(t, x + (n * channels + c) * plane, planes, channels * p);
   }
 }
 
@@ -160,26 +185,28 @@ void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, 
 
 // U = G g G^T for each filter into U[(xi * rows + r) * cols + c]. With `rotate` the filter of
 // (r, c) is g[c][r] turned by 180 degrees: the data gradient's kernel. g is [out][in][k][k].
+// The jobs run in U's order, so the threads write runs of consecutive floats in every position
+// (in g's order the rotated U was written one cache line per value: 3% of a fine-tuning step).
 template <class T>
 void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c, bool rotate, float* u) {
   constexpr std::size_t k = T::kernel, a = T::alpha;
-  const std::size_t rows = rotate ? in_c : out_c, cols = rotate ? out_c : in_c, stride = rows * cols;
+  const std::size_t cols = rotate ? out_c : in_c, stride = out_c * in_c;
   THAW_PARALLEL_FOR
-  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(out_c * in_c); ++job) {
-    const std::size_t o = std::size_t(job) / in_c, i = std::size_t(job) % in_c;
-    const float* g = weight + std::size_t(job) * k * k;
-    Line<a> h[k];  // G g, transposed: h[c] is G applied to column c
-    for (std::size_t c = 0; c < k; ++c) {
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(stride); ++job) {
+    const std::size_t r = std::size_t(job) / cols, c = std::size_t(job) % cols;
+    const float* g = weight + (rotate ? c * in_c + r : std::size_t(job)) * k * k;
+    Line<a> h[k];  // G g, transposed: h[x] is G applied to column x
+    for (std::size_t x = 0; x < k; ++x) {
       Line<k> column;
-      for (std::size_t r = 0; r < k; ++r) column[r] = rotate ? g[k * k - 1 - (r * k + c)] : g[r * k + c];
-      h[c] = T::filter(column);
+      for (std::size_t y = 0; y < k; ++y) column[y] = rotate ? g[k * k - 1 - (y * k + x)] : g[y * k + x];
+      h[x] = T::filter(column);
     }
-    float* dst = u + (rotate ? i * out_c + o : o * in_c + i);
-    for (std::size_t r = 0; r < a; ++r) {
+    float* dst = u + std::size_t(job);
+    for (std::size_t y = 0; y < a; ++y) {
       Line<k> row;
-      for (std::size_t c = 0; c < k; ++c) row[c] = h[c][r];
+      for (std::size_t x = 0; x < k; ++x) row[x] = h[x][y];
       const Line<a> out = T::filter(row);
-      for (std::size_t c = 0; c < a; ++c) dst[(r * a + c) * stride] = out[c];
+      for (std::size_t x = 0; x < a; ++x) dst[(y * a + x) * stride] = out[x];
     }
   }
 }
