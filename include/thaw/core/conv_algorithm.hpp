@@ -27,10 +27,9 @@ constexpr bool winograd_layer() {
 // ms from im2col to Winograd). OpenBLAS's Haswell kernels, best of 5: AlexNet conv3/4/5
 // forward 75->55, 112->77, 70->50; data gradient 74->57, 113->78, 68->52; weight gradient 74->55,
 // 100->85, 69->48; conv2 (5x5), best of 7: forward 82->53, data 80->65, weight 82->54. Its
-// AVX-512 kernels, best of 7: conv3/4/5 forward 29->26, 40->36, 24->20; data 28->29, 37->36,
-// 22->23; weight 27->22, 38->28, 24->17; conv2 forward 44->33, data 43->46, weight 46->38.
-// Every pass wins on AVX2 and the data gradients about tie on AVX-512, so every pass of such a
-// layer runs Winograd.
+// AVX-512 kernels, best of 7: conv3/4/5 forward 25->19, 40->33, 24->20; data 24->22, 38->31,
+// 23->20; weight 25->18, 39->27, 26->19; conv2 forward 43->29, data 43->39, weight 47->34.
+// Every pass wins on both, so every pass of such a layer runs Winograd.
 template <class L>
 inline constexpr bool winograd_forward_v = winograd_layer<L>();
 template <class L>
