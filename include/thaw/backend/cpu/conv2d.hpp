@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "thaw/backend/cpu/elementwise.hpp"
 #include "thaw/backend/cpu/gemm.hpp"
 #include "thaw/backend/cpu/parallel.hpp"
 #include "thaw/core/host_memory.hpp"
@@ -167,14 +168,11 @@ inline void conv2d_backward(const ConvGeometry& g, const float* x, const float* 
       for (std::size_t n = 0; n < count; ++n) {
         const std::size_t at = ((n0 + n) * oc + std::size_t(o)) * plane;
         float* dst = dz + std::size_t(o) * cp + n * plane;
-        for (std::size_t i = 0; i < plane; ++i) dst[i] = relu && !(y[at + i] > 0.0f) ? 0.0f : dy[at + i];
+        if (relu) relu_gradient(y + at, dy + at, plane, dst);
+        else std::copy_n(dy + at, plane, dst);
       }
     if (dbias)
-      for (std::size_t o = 0; o < oc; ++o) {
-        float sum = 0.0f;
-        for (std::size_t i = 0; i < cp; ++i) sum += dz[o * cp + i];
-        db[o] += sum;
-      }
+      for (std::size_t o = 0; o < oc; ++o) db[o] += sum(dz + o * cp, cp);
     if (dweight) {
       im2col(g, x + n0 * g.in.size(), count, cols);
       gemm_t<false, true, true>(dz, cols, dw, oc, cp, rows);

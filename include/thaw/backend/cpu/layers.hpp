@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
+#include "thaw/backend/cpu/elementwise.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
 #include "thaw/backend/cpu/winograd.hpp"
@@ -127,7 +128,9 @@ struct Layer<ReLU, In, false> {
     if (!need_dx) return nullptr;
     float* dx = ensure(input_grad, batch * In.size());
     THAW_PARALLEL_FOR
-    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * In.size()); ++i) dx[i] = output[i] > 0.0f ? dy[i] : 0.0f;
+    for (std::ptrdiff_t n = 0; n < std::ptrdiff_t(batch); ++n)
+      relu_gradient(output.data() + std::size_t(n) * In.size(), dy + std::size_t(n) * In.size(), In.size(),
+                    dx + std::size_t(n) * In.size());
     return dx;
   }
   std::vector<float> input_grad;

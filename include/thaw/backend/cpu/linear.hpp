@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "thaw/backend/cpu/elementwise.hpp"
 #include "thaw/backend/cpu/gemm.hpp"
 #include "thaw/backend/cpu/parallel.hpp"
 
@@ -30,7 +31,8 @@ inline void linear_backward(const float* x, const float* y, const float* dy, std
                             std::size_t in_features, std::size_t out_features, const float* weight, bool relu,
                             float* dz, float* dweight, float* dbias, float* dx) {
   const std::size_t total = batch * out_features;
-  for (std::size_t i = 0; i < total; ++i) dz[i] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
+  if (relu) relu_gradient(y, dy, total, dz);
+  else std::copy_n(dy, total, dz);
   if (dbias) {
     std::fill_n(dbias, out_features, 0.0f);
     for (std::size_t n = 0; n < batch; ++n)

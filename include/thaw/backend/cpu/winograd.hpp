@@ -234,25 +234,34 @@ void filter_gradients(const float* du, std::size_t out_c, std::size_t in_c, floa
   }
 }
 
-// Chunks of images for the threads; one thread's V and M of a chunk within the budget.
+// Chunks of images for the threads, one thread's V and M of a chunk within the budget, and
+// where each thread's V and M (or dM) lie in the scratch.
 template <class T>
-BatchChunks chunks(const Tiling& t, std::size_t channels_in, std::size_t channels_out, std::size_t batch) {
-  return {batch, positions<T> * (channels_in + channels_out) * t.count(), WinogradScratch::budget_floats};
-}
+struct ChunkBuffers {
+  BatchChunks chunks;
+  std::size_t v_size, m_size;
+  float *v_all, *m_all;
+  ChunkBuffers(const Tiling& t, std::size_t in_c, std::size_t out_c, std::size_t batch, WinogradScratch& scratch)
+      : chunks(batch, positions<T> * (in_c + out_c) * t.count(), WinogradScratch::budget_floats),
+        v_size(positions<T> * in_c * t.count() * chunks.images),
+        m_size(positions<T> * out_c * t.count() * chunks.images),
+        v_all(ensure(scratch.tiles, chunks.workers * v_size)),
+        m_all(ensure(scratch.products, chunks.workers * m_size)) {}
+  float* v(std::size_t worker) const { return v_all + worker * v_size; }
+  float* m(std::size_t worker) const { return m_all + worker * m_size; }
+};
 
 // y = act(conv(x, filters) + bias) with U already transformed ([positions][out_c][in_c]).
 template <class T>
 void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
               const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
   const std::size_t tiles = t.count(), plane = t.h * t.w;
-  const BatchChunks c = chunks<T>(t, in_c, out_c, batch);
-  const std::size_t v_size = positions<T> * in_c * tiles * c.images, m_size = positions<T> * out_c * tiles * c.images;
-  float* v_all = ensure(scratch.tiles, c.workers * v_size);
-  float* m_all = ensure(scratch.products, c.workers * m_size);
+  const ChunkBuffers<T> buffers(t, in_c, out_c, batch, scratch);
+  const BatchChunks& c = buffers.chunks;
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
-    float* v = v_all + worker * v_size;
-    float* m = m_all + worker * m_size;
+    float* v = buffers.v(worker);
+    float* m = buffers.m(worker);
     transform_input<T>(t, x + n0 * in_c * plane, c.size(k), in_c, v);
     // With one chunk at a time (batch 1) the threads share the GEMMs rather than each GEMM
     // (a few dozen columns); inside for_each_chunk's threads this loop runs on its own thread.
@@ -278,13 +287,19 @@ class WinogradFilterCache {
       weights_.assign(weight, weight + n);
       made_ = {false, false};
     }
-    std::vector<float>& u = u_[rotate];
     if (!made_[rotate]) {
-      u.resize(winograd::positions<T> * g.out.c * g.in.c);
-      winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, u.data());
+      transformed<T>(g, weight, rotate, u_[rotate]);
       made_[rotate] = true;
     }
-    return u.data();
+    return u_[rotate].data();
+  }
+
+  // U (rotated for the data gradient) of `weight` made into `u`.
+  template <class T>
+  static const float* transformed(const ConvGeometry& g, const float* weight, bool rotate, std::vector<float>& u) {
+    float* dst = ensure(u, winograd::positions<T> * g.out.c * g.in.c);
+    winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, dst);
+    return dst;
   }
 
  private:
@@ -298,10 +313,7 @@ class WinogradFilterCache {
 template <class T>
 const float* winograd_filters(const ConvGeometry& g, const float* weight, bool rotate, WinogradFilterCache* cache,
                               std::vector<float>& buffer) {
-  if (cache) return cache->filters<T>(g, weight, rotate);
-  float* u = ensure(buffer, winograd::positions<T> * g.out.c * g.in.c);
-  winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, u);
-  return u;
+  return cache ? cache->filters<T>(g, weight, rotate) : WinogradFilterCache::transformed<T>(g, weight, rotate, buffer);
 }
 
 // Forward of y = act(conv(x, W) + b) for a k x k kernel (k = 3 or 5) at stride 1, padding k / 2;
@@ -333,19 +345,17 @@ void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const fl
   constexpr std::size_t positions = winograd::positions<T>;
   const winograd::Tiling t(g.out.h, g.out.w);
   const std::size_t tiles = t.count(), plane = t.h * t.w, in_c = g.in.c, out_c = g.out.c;
-  const BatchChunks c = winograd::chunks<T>(t, in_c, out_c, batch);
+  const winograd::ChunkBuffers<T> buffers(t, in_c, out_c, batch, scratch);
+  const BatchChunks& c = buffers.chunks;
   const std::size_t du_size = positions * out_c * in_c;
-  const std::size_t v_size = positions * in_c * tiles * c.images, m_size = positions * out_c * tiles * c.images;
   float* du = ensure(scratch.grad_filters, du_size);
   float* others = ensure(scratch.partial_grads, (c.workers - 1) * du_size);
-  float* v_all = ensure(scratch.tiles, c.workers * v_size);
-  float* dm_all = ensure(scratch.products, c.workers * m_size);
   std::fill_n(du, du_size, 0.0f);
   std::fill_n(others, (c.workers - 1) * du_size, 0.0f);
   for_each_chunk(c, [&](std::size_t k, std::size_t worker) {
     const std::size_t n0 = c.first(k), p = c.size(k) * tiles;
-    float* v = v_all + worker * v_size;
-    float* dm = dm_all + worker * m_size;
+    float* v = buffers.v(worker);
+    float* dm = buffers.m(worker);
     winograd::transform_input<T>(t, x + n0 * in_c * plane, c.size(k), in_c, v);
     winograd::transform_output_grad<T>(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
     float* sum = worker == 0 ? du : others + (worker - 1) * du_size;
@@ -375,16 +385,18 @@ void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float
   if (relu) {
     float* masked = ensure(scratch.dz, total);
     THAW_PARALLEL_FOR
-    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(total); ++i) masked[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * oc); ++p) {
+      const std::size_t at = std::size_t(p) * plane;
+      relu_gradient(y + at, dy + at, plane, masked + at);
+    }
     dz = masked;
   }
   if (WinogradWeight && dbias) {
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(oc); ++o) {
-      float sum = 0.0f;
-      for (std::size_t n = 0; n < batch; ++n)
-        for (std::size_t i = 0; i < plane; ++i) sum += dz[(n * oc + std::size_t(o)) * plane + i];
-      dbias[o] = sum;
+      float channel = 0.0f;
+      for (std::size_t n = 0; n < batch; ++n) channel += sum(dz + (n * oc + std::size_t(o)) * plane, plane);
+      dbias[o] = channel;
     }
   }
   if (weight_here) winograd_conv2d_weight_grad<T>(g, x, dz, batch, dweight, scratch);

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "thaw/core/conv_algorithm.hpp"
+
 namespace thaw::cpu::winograd {
 
 template <std::size_t N>
@@ -64,7 +66,11 @@ struct F2x2_5x5 {
 // The transform of a k x k, stride-1, same-size convolution (core/conv_algorithm.hpp says which
 // layers those are).
 template <std::size_t Kernel>
+  requires(Kernel == 3 || Kernel == 5)
 using Transform = std::conditional_t<Kernel == 5, F2x2_5x5, F2x2_3x3>;
+
+// cost_v counts these transforms' operations per tile (core/conv_algorithm.hpp): the same tiles.
+static_assert(winograd_counts(3).alpha == F2x2_3x3::alpha && winograd_counts(5).alpha == F2x2_5x5::alpha);
 
 template <class T>
 inline constexpr std::size_t positions = T::alpha * T::alpha;  // element-wise products per tile
