@@ -49,6 +49,13 @@ struct Tiling {
   constexpr std::size_t count() const { return rows * cols; }
 };
 
+// Floats from one tile position's block of V or M (channels x P), or of U (out_c x in_c), to the
+// next. A tile's (or filter's) alpha^2 values go one to each block; with blocks a multiple of
+// 4 KiB apart (conv4's U, 256 x 384, is) they all fall in one cache set and evict each other:
+// the filter transform ran 7x slower, G^T dU G 1.6x. A cache line more spreads them over
+// consecutive sets.
+constexpr std::size_t block_stride(std::size_t channels, std::size_t p) { return channels * p + 16; }
+
 // Copies n <= 16 floats as two overlapping fixed-size runs of 8 or 4: a copy of variable length
 // compiled to `rep movs`, whose start-up cost made it 60% of the input transform.
 inline void copy_run(const float* src, std::size_t n, float* dst) {
@@ -109,7 +116,7 @@ void transform_input_plane(const Tiling& t, const float* x, float* v, std::size_
     }
 }
 
-// V for `count` images of `channels` planes: V[(xi * channels + c) * P + n * tiles + tile].
+// V for `count` images of `channels` planes: V[xi * block_stride + c * P + n * tiles + tile].
 template <class T>
 void transform_input(const Tiling& t, const float* x, std::size_t count, std::size_t channels, float* v) {
   const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles;
@@ -117,8 +124,9 @@ void transform_input(const Tiling& t, const float* x, std::size_t count, std::si
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
     const std::size_t n = std::size_t(job) / channels, c = std::size_t(job) % channels;
     float* planes = v + c * p + n * tiles;
-    if (t.cols <= 8) transform_input_plane<T, 8>(t, x + (n * channels + c) * plane, planes, channels * p);
-    else transform_input_plane<T, 16>(t, x + (n * channels + c) * plane, planes, channels * p);
+    const float* in = x + (n * channels + c) * plane;
+    if (t.cols <= 8) transform_input_plane<T, 8>(t, in, planes, block_stride(channels, p));
+    else transform_input_plane<T, 16>(t, in, planes, block_stride(channels, p));
   }
 }
 
@@ -127,7 +135,7 @@ template <class T>
 void transform_output(const Tiling& t, const float* m, std::size_t count, std::size_t channels, const float* bias,
                       bool relu, float* y) {
   constexpr std::size_t a = T::alpha;
-  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
+  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = block_stride(channels, p);
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
     const std::size_t n = std::size_t(job) / channels, o = std::size_t(job) % channels;
@@ -156,11 +164,11 @@ void transform_output(const Tiling& t, const float* m, std::size_t count, std::s
   }
 }
 
-// (A dy A^T) of each 2x2 output-gradient tile (zero past the map): Y[(xi * channels + o) * P + ...].
+// (A dy A^T) of each 2x2 output-gradient tile (zero past the map): Y[xi * block_stride + o * P + ...].
 template <class T>
 void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, std::size_t channels, float* out) {
   constexpr std::size_t a = T::alpha;
-  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = channels * p;
+  const std::size_t plane = t.h * t.w, tiles = t.count(), p = count * tiles, stride = block_stride(channels, p);
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(count * channels); ++job) {
     const std::size_t n = std::size_t(job) / channels, o = std::size_t(job) % channels;
@@ -183,16 +191,16 @@ void transform_output_grad(const Tiling& t, const float* dy, std::size_t count, 
   }
 }
 
-// U = G g G^T for each filter into U[(xi * rows + r) * cols + c]. With `rotate` the filter of
+// U = G g G^T for each filter into U[xi * block_stride + r * cols + c]. With `rotate` the filter of
 // (r, c) is g[c][r] turned by 180 degrees: the data gradient's kernel. g is [out][in][k][k].
 // The jobs run in U's order, so the threads write runs of consecutive floats in every position
 // (in g's order the rotated U was written one cache line per value: 3% of a fine-tuning step).
 template <class T>
 void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c, bool rotate, float* u) {
   constexpr std::size_t k = T::kernel, a = T::alpha;
-  const std::size_t cols = rotate ? out_c : in_c, stride = out_c * in_c;
+  const std::size_t cols = rotate ? out_c : in_c, stride = block_stride(out_c, in_c);
   THAW_PARALLEL_FOR
-  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(stride); ++job) {
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(out_c * in_c); ++job) {
     const std::size_t r = std::size_t(job) / cols, c = std::size_t(job) % cols;
     const float* g = weight + (rotate ? c * in_c + r : std::size_t(job)) * k * k;
     Line<a> h[k];  // G g, transposed: h[x] is G applied to column x
@@ -211,13 +219,13 @@ void transform_filters(const float* weight, std::size_t out_c, std::size_t in_c,
   }
 }
 
-// dg = G^T dU G for each filter: dU[(xi * out_c + o) * in_c + i] -> dweight[o][i][k][k].
+// dg = G^T dU G for each filter: dU[xi * block_stride + o * in_c + i] -> dweight[o][i][k][k].
 template <class T>
 void filter_gradients(const float* du, std::size_t out_c, std::size_t in_c, float* dweight) {
   constexpr std::size_t k = T::kernel, a = T::alpha;
-  const std::size_t stride = out_c * in_c;
+  const std::size_t stride = block_stride(out_c, in_c);
   THAW_PARALLEL_FOR
-  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(stride); ++job) {
+  for (std::ptrdiff_t job = 0; job < std::ptrdiff_t(out_c * in_c); ++job) {
     Line<k> h[a];  // G^T dU, transposed: h[c] is G^T applied to column c
     for (std::size_t c = 0; c < a; ++c) {
       Line<a> column;
@@ -243,15 +251,15 @@ struct ChunkBuffers {
   float *v_all, *m_all;
   ChunkBuffers(const Tiling& t, std::size_t in_c, std::size_t out_c, std::size_t batch, WinogradScratch& scratch)
       : chunks(batch, positions<T> * (in_c + out_c) * t.count(), WinogradScratch::budget_floats),
-        v_size(positions<T> * in_c * t.count() * chunks.images),
-        m_size(positions<T> * out_c * t.count() * chunks.images),
+        v_size(positions<T> * block_stride(in_c, t.count() * chunks.images)),
+        m_size(positions<T> * block_stride(out_c, t.count() * chunks.images)),
         v_all(ensure(scratch.tiles, chunks.workers * v_size)),
         m_all(ensure(scratch.products, chunks.workers * m_size)) {}
   float* v(std::size_t worker) const { return v_all + worker * v_size; }
   float* m(std::size_t worker) const { return m_all + worker * m_size; }
 };
 
-// y = act(conv(x, filters) + bias) with U already transformed ([positions][out_c][in_c]).
+// y = act(conv(x, filters) + bias) with U already transformed (positions blocks of out_c x in_c).
 template <class T>
 void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in_c, std::size_t out_c,
               const float* u, const float* bias, bool relu, float* y, WinogradScratch& scratch) {
@@ -267,8 +275,8 @@ void convolve(const Tiling& t, const float* x, std::size_t batch, std::size_t in
     // (a few dozen columns); inside for_each_chunk's threads this loop runs on its own thread.
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t xi = 0; xi < std::ptrdiff_t(positions<T>); ++xi)
-      gemm(u + std::size_t(xi) * out_c * in_c, v + std::size_t(xi) * in_c * p, m + std::size_t(xi) * out_c * p,
-           out_c, in_c, p);
+      gemm(u + std::size_t(xi) * block_stride(out_c, in_c), v + std::size_t(xi) * block_stride(in_c, p),
+           m + std::size_t(xi) * block_stride(out_c, p), out_c, in_c, p);
     transform_output<T>(t, m, c.size(k), out_c, bias, relu, y + n0 * out_c * plane);
   });
 }
@@ -297,7 +305,7 @@ class WinogradFilterCache {
   // U (rotated for the data gradient) of `weight` made into `u`.
   template <class T>
   static const float* transformed(const ConvGeometry& g, const float* weight, bool rotate, std::vector<float>& u) {
-    float* dst = ensure(u, winograd::positions<T> * g.out.c * g.in.c);
+    float* dst = ensure(u, winograd::positions<T> * winograd::block_stride(g.out.c, g.in.c));
     winograd::transform_filters<T>(weight, g.out.c, g.in.c, rotate, dst);
     return dst;
   }
@@ -347,7 +355,7 @@ void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const fl
   const std::size_t tiles = t.count(), plane = t.h * t.w, in_c = g.in.c, out_c = g.out.c;
   const winograd::ChunkBuffers<T> buffers(t, in_c, out_c, batch, scratch);
   const BatchChunks& c = buffers.chunks;
-  const std::size_t du_size = positions * out_c * in_c;
+  const std::size_t du_size = positions * winograd::block_stride(out_c, in_c);
   float* du = ensure(scratch.grad_filters, du_size);
   float* others = ensure(scratch.partial_grads, (c.workers - 1) * du_size);
   std::fill_n(du, du_size, 0.0f);
@@ -360,7 +368,8 @@ void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const fl
     winograd::transform_output_grad<T>(t, dz + n0 * out_c * plane, c.size(k), out_c, dm);
     float* sum = worker == 0 ? du : others + (worker - 1) * du_size;
     for (std::size_t xi = 0; xi < positions; ++xi)
-      gemm_t<false, true, true>(dm + xi * out_c * p, v + xi * in_c * p, sum + xi * out_c * in_c, out_c, p, in_c);
+      gemm_t<false, true, true>(dm + xi * winograd::block_stride(out_c, p), v + xi * winograd::block_stride(in_c, p),
+                                sum + xi * winograd::block_stride(out_c, in_c), out_c, p, in_c);
   });
   add_parts(others, c.workers - 1, du_size, du_size, du);
   winograd::filter_gradients<T>(du, out_c, in_c, dweight);
