@@ -30,6 +30,12 @@ constexpr bool winograd_layer() {
 // AVX-512 kernels, best of 7: conv3/4/5 forward 25->19, 40->33, 24->20; data 24->22, 38->31,
 // 23->20; weight 25->18, 39->27, 26->19; conv2 forward 43->29, data 43->39, weight 47->34.
 // Every pass wins on both, so every pass of such a layer runs Winograd.
+// F(4x4, 3x3) (36 products per 16 outputs; 1.36x fewer than F(2x2) on 13x13 maps) was tried for
+// conv3-5 and not kept: its GEMMs have 16 columns per image, where OpenBLAS ran 103 GFLOP/s at 2
+// images a chunk against F(2x2)'s 151, its filter transform costs 5x F(2x2)'s on every pass of a
+// trainable layer, and at batch 1 conv3-5's passes ran 1.7-3.1x slower; at batch 32 it won
+// 10-15% with Haswell kernels and up to 8% with AVX-512 ones, and only in chunks of 16 images
+// (+33 MB of buffers).
 template <class L>
 inline constexpr bool winograd_forward_v = winograd_layer<L>();
 template <class L>
