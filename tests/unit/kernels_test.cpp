@@ -2,6 +2,7 @@
 // the definitions (PyTorch parity of the whole net is in tests/parity).
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -199,4 +200,43 @@ TEST_CASE("linear_forward equals x W^T + b with optional ReLU", "[kernels][linea
       }
     CHECK(max_abs_diff(y, ref) < 1e-4);
   }
+}
+
+namespace {
+
+// op(a) * op(b) (+ c) in double, from the row-major layouts gemm_t documents.
+template <bool TransA, bool TransB, bool Accumulate>
+void check_gemm(std::size_t m, std::size_t k, std::size_t n) {
+  const auto a = random_vector(m * k, 11), b = random_vector(k * n, 12);
+  auto c = random_vector(m * n, 13);
+  std::vector<double> ref(m * n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double acc = Accumulate ? c[i * n + j] : 0.0;
+      for (std::size_t p = 0; p < k; ++p)
+        acc += double(TransA ? a[p * m + i] : a[i * k + p]) * (TransB ? b[j * k + p] : b[p * n + j]);
+      ref[i * n + j] = acc;
+    }
+  thaw::cpu::gemm_t<TransA, TransB, Accumulate>(a.data(), b.data(), c.data(), m, k, n);
+  INFO("m " << m << " k " << k << " n " << n << " transposed a " << TransA << " b " << TransB
+            << " accumulate " << Accumulate);
+  CHECK(max_abs_diff(c, ref) < 1e-4);
+}
+
+template <bool TransA, bool TransB>
+void check_gemm_shapes() {
+  // General, single row, single column, a dot product, and an empty inner dimension.
+  for (auto [m, k, n] : {std::array<std::size_t, 3>{5, 7, 9}, {1, 33, 17}, {19, 31, 1}, {1, 23, 1}, {4, 0, 3}}) {
+    check_gemm<TransA, TransB, false>(m, k, n);
+    check_gemm<TransA, TransB, true>(m, k, n);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm_t computes op(a) op(b) for every transpose, row or column vector, and accumulates", "[kernels][gemm]") {
+  check_gemm_shapes<false, false>();
+  check_gemm_shapes<false, true>();
+  check_gemm_shapes<true, false>();
+  check_gemm_shapes<true, true>();
 }
