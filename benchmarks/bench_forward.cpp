@@ -28,10 +28,12 @@ void BM_AlexNetForward(benchmark::State& state) {
 }
 BENCHMARK(BM_AlexNetForward)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// One AlexNet convolution (bias + ReLU fused) over a batch of 32, by im2col + GEMM or by
-// Winograd F(2x2, 3x3) or F(2x2, 5x5) (the backend's choice for conv2-5), in direct-convolution
-// GFLOP/s so the two compare as speeds and im2col's compares with the machine's sgemm rate.
-template <class Conv, std::size_t H, std::size_t W, bool Winograd = false>
+// One AlexNet convolution (bias + ReLU fused) over a batch of 32, by im2col + GEMM, Winograd
+// F(2x2, 3x3) or F(2x2, 5x5) (the backend's choice for conv2-5), or the direct kernel (its choice
+// for conv1), in direct-convolution GFLOP/s so they compare as speeds and with the sgemm rate.
+enum class Algorithm { im2col, winograd, direct };
+
+template <class Conv, std::size_t H, std::size_t W, Algorithm A = Algorithm::im2col>
 void BM_AlexNetConv(benchmark::State& state) {
   constexpr std::size_t batch = 32;
   constexpr thaw::Shape in{Conv::in_channels, H, W};
@@ -39,11 +41,15 @@ void BM_AlexNetConv(benchmark::State& state) {
   const thaw::cpu::ConvGeometry g{in, out, Conv::kernel, Conv::stride, Conv::padding};
   std::vector<float> x(batch * in.size(), 0.5f), y(batch * out.size());
   std::vector<float> w(Conv::weight_size, 0.01f), b(Conv::bias_size, 0.1f);
-  std::conditional_t<Winograd, thaw::cpu::WinogradScratch, thaw::cpu::ConvScratch> scratch;
+  std::conditional_t<A == Algorithm::winograd, thaw::cpu::WinogradScratch, thaw::cpu::ConvScratch> scratch;
   for (auto _ : state) {
-    if constexpr (Winograd)
+    if constexpr (A == Algorithm::winograd)
       thaw::cpu::winograd_conv2d_forward<thaw::cpu::winograd::Transform<Conv::kernel>>(
           g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
+#if defined(THAW_DIRECT_CONV_VECTORISED)
+    else if constexpr (A == Algorithm::direct)
+      thaw::cpu::direct_conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
+#endif
     else
       thaw::cpu::conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
     benchmark::DoNotOptimize(y.data());
@@ -52,15 +58,19 @@ void BM_AlexNetConv(benchmark::State& state) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 using thaw::Frozen;
+using enum Algorithm;
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<3, 64, 11, 4, 2, Frozen>, 224, 224>)->Name("conv1")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27>)->Name("conv2")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13>)->Name("conv3")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv4")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv5")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27, true>)->Name("conv2 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv3 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv4 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13, true>)->Name("conv5 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+#if defined(THAW_DIRECT_CONV_VECTORISED)
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<3, 64, 11, 4, 2, Frozen>, 224, 224, direct>)->Name("conv1 direct")->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27, winograd>)->Name("conv2 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13, winograd>)->Name("conv3 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13, winograd>)->Name("conv4 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13, winograd>)->Name("conv5 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // OpenBLAS's sgemm (through thaw's gemm) on all threads: a large square product, the rate the
 // convolutions' GFLOP/s above compare with, and conv3's per-position Winograd product for a

@@ -43,6 +43,30 @@ inline constexpr bool winograd_data_grad_v = winograd_layer<L>();
 template <class L>
 inline constexpr bool winograd_weight_grad_v = winograd_layer<L>();
 
+// A layer with few input channels and a stride (a network's first layer, on RGB or grey images)
+// runs its forward pass directly (backend/cpu/direct_conv.hpp) where the build targets AVX2+FMA or
+// AVX-512: its im2col matrix is k*k/(s*s) times the input (7.5x for AlexNet's conv1), and writing
+// it and having OpenBLAS pack it took ~40% of the pass. AlexNet's conv1 forward at batch 32, 2
+// threads, ms from im2col + GEMM to direct (bench_forward): built for AVX-512, 22-27 -> 16-17
+// with OpenBLAS's AVX-512 kernels and 34 -> 18 with its Haswell ones; built for AVX2
+// (-march=haswell), 38 -> 30. The gradients keep im2col + GEMM.
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define THAW_DIRECT_CONV_VECTORISED 1
+#endif
+constexpr bool direct_applies(std::size_t in_channels, std::size_t stride) {
+#if defined(THAW_DIRECT_CONV_VECTORISED)
+  return in_channels <= 4 && stride > 1;
+#else
+  (void)in_channels, (void)stride;
+  return false;
+#endif
+}
+template <class L>
+inline constexpr bool direct_forward_v = [] {
+  if constexpr (requires { L::in_channels; L::stride; }) return direct_applies(L::in_channels, L::stride);
+  else return false;
+}();
+
 // Tiles of 2x2 outputs covering one map; an odd side pads its last tile (13 -> 7 tiles).
 constexpr std::size_t winograd_tiles(Shape out) { return ((out.h + 1) / 2) * ((out.w + 1) / 2); }
 

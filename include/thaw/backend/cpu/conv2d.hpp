@@ -110,7 +110,7 @@ inline void col2im_add(const ConvGeometry& g, const float* columns, std::size_t 
 // Reusable buffers for the convolutions, one slice per thread (see BatchChunks): grown on demand,
 // never shrunk, so steady-state calls allocate nothing.
 struct ConvScratch {
-  std::vector<float> columns, products, partial_grads;
+  std::vector<float> columns, products, partial_grads, packed_filters;
   // Images per chunk: a thread's column matrix should stay in cache (measured on AlexNet at
   // batch 32: 4 MiB chunks beat 16-64 MiB ones by 10-25% on conv1/conv2).
   static constexpr std::size_t column_budget_floats = std::size_t{1} << 20;

@@ -18,6 +18,7 @@
 #include "thaw/backend/cpu/elementwise.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
+#include "thaw/backend/cpu/direct_conv.hpp"
 #include "thaw/backend/cpu/winograd.hpp"
 #include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/net.hpp"
@@ -77,6 +78,10 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
       if constexpr (winograd_forward_v<L>)
         winograd_conv2d_forward<winograd::Transform<L::kernel>>(g, x, batch, weight.data(), bias.data(), Fused, y,
                                                                 ctx.winograd, cache());
+#if defined(THAW_DIRECT_CONV_VECTORISED)
+      else if constexpr (direct_forward_v<L>)
+        direct_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
+#endif
       else
         conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
     } else {

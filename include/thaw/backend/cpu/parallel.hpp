@@ -33,6 +33,16 @@ inline int num_threads() {
 
 namespace cpu {
 
+// The calling thread's index inside a THAW_PARALLEL_FOR loop (0 outside one), for per-thread
+// buffers.
+inline std::size_t thread_index() {
+#if defined(_OPENMP)
+  return std::size_t(omp_get_thread_num());
+#else
+  return 0;
+#endif
+}
+
 // A batch cut into chunks of `images` for the threads: each chunk runs on one thread with that
 // thread's own buffers, its GEMMs single-threaded (OpenBLAS runs one thread inside a parallel
 // region). Measured at batch 32 on 2 threads against running each stage, and each GEMM, across
