@@ -46,7 +46,7 @@ void BM_AlexNetConv(benchmark::State& state) {
     if constexpr (A == Algorithm::winograd)
       thaw::cpu::winograd_conv2d_forward<thaw::cpu::winograd::Transform<Conv::kernel>>(
           g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(THAW_SIMD)
     else if constexpr (A == Algorithm::direct)
       thaw::cpu::direct_conv2d_forward(g, x.data(), batch, w.data(), b.data(), true, y.data(), scratch);
 #endif
@@ -64,7 +64,7 @@ BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27>)->Name(
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<192, 384, 3, 1, 1, Frozen>, 13, 13>)->Name("conv3")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<384, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv4")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<256, 256, 3, 1, 1, Frozen>, 13, 13>)->Name("conv5")->Unit(benchmark::kMillisecond)->UseRealTime();
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(THAW_SIMD)
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<3, 64, 11, 4, 2, Frozen>, 224, 224, direct>)->Name("conv1 direct")->Unit(benchmark::kMillisecond)->UseRealTime();
 #endif
 BENCHMARK(BM_AlexNetConv<thaw::Conv2d<64, 192, 5, 1, 2, Frozen>, 27, 27, winograd>)->Name("conv2 winograd")->Unit(benchmark::kMillisecond)->UseRealTime();

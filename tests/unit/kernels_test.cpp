@@ -13,6 +13,7 @@
 #include "thaw/backend/cpu/direct_conv.hpp"
 #include "thaw/backend/cpu/linear.hpp"
 #include "thaw/backend/cpu/pooling.hpp"
+#include "thaw/backend/cpu/skinny_gemm.hpp"
 #include "thaw/backend/cpu/winograd.hpp"
 
 namespace {
@@ -73,7 +74,7 @@ TEST_CASE("conv2d_forward and direct_conv2d_forward equal a naive convolution", 
     thaw::cpu::ConvScratch scratch;
     thaw::cpu::conv2d_forward(g, x.data(), t.n, w.data(), b.data(), t.relu, y.data(), scratch);
     CHECK(max_abs_diff(y, ref) < 1e-4);
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(THAW_SIMD)
     std::fill(y.begin(), y.end(), std::numeric_limits<float>::quiet_NaN());
     thaw::cpu::direct_conv2d_forward(g, x.data(), t.n, w.data(), b.data(), t.relu, y.data(), scratch);
     CHECK(max_abs_diff(y, ref) < 1e-4);
@@ -203,7 +204,8 @@ TEST_CASE("linear_forward equals x W^T + b with optional ReLU", "[kernels][linea
   const auto x = random_vector(n * in, 6), w = random_vector(out * in, 7), b = random_vector(out, 8);
   for (bool relu : {false, true}) {
     std::vector<float> y(n * out);
-    thaw::cpu::linear_forward(x.data(), n, in, out, w.data(), b.data(), relu, y.data());
+    std::vector<float> packing;
+    thaw::cpu::linear_forward(x.data(), n, in, out, w.data(), b.data(), relu, y.data(), packing);
     std::vector<double> ref(n * out);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t o = 0; o < out; ++o) {
@@ -252,4 +254,44 @@ TEST_CASE("gemm_t computes op(a) op(b) for every transpose, row or column vector
   check_gemm_shapes<false, true>();
   check_gemm_shapes<true, false>();
   check_gemm_shapes<true, true>();
+}
+
+namespace {
+
+// skinny_gemm's products against double sums: x w^T (the forward pass), a b and a^T b (the
+// gradients), each with the packing buffer reused from a larger call as a layer reuses it.
+void check_skinny(std::size_t m, std::size_t k, std::size_t n, std::vector<float>& packing) {
+  const auto a = random_vector(m * k, 21), w = random_vector(n * k, 22), b = random_vector(k * n, 23);
+  const auto at = random_vector(k * m, 24);
+  std::vector<double> forward(m * n), plain(m * n), transposed(m * n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t p = 0; p < k; ++p) {
+        forward[i * n + j] += double(a[i * k + p]) * w[j * k + p];
+        plain[i * n + j] += double(a[i * k + p]) * b[p * n + j];
+        transposed[i * n + j] += double(at[p * m + i]) * b[p * n + j];
+      }
+  INFO("m " << m << " k " << k << " n " << n);
+  std::vector<float> c(m * n, std::numeric_limits<float>::quiet_NaN());
+  thaw::cpu::skinny_gemm_bt(a.data(), w.data(), c.data(), m, k, n, packing);
+  CHECK(max_abs_diff(c, forward) < 1e-4 * std::sqrt(double(k)));
+  std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+  thaw::cpu::skinny_gemm<false>(a.data(), b.data(), c.data(), m, k, n, packing);
+  CHECK(max_abs_diff(c, plain) < 1e-4 * std::sqrt(double(k)));
+  std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+  thaw::cpu::skinny_gemm<true>(at.data(), b.data(), c.data(), m, k, n, packing);
+  CHECK(max_abs_diff(c, transposed) < 1e-4 * std::sqrt(double(k)));
+}
+
+}  // namespace
+
+TEST_CASE("skinny_gemm's products equal double sums on every path: tiles, partial tiles and OpenBLAS",
+          "[kernels][gemm]") {
+  std::vector<float> packing;
+  // Several tiles of rows with a partial last one, slices of k with a partial last one, several
+  // blocks of columns; batch-sized m and k (the gradients), a single row (a matrix-vector
+  // product), columns no whole tile holds and more rows than the batch limit (both OpenBLAS).
+  for (auto [m, k, n] : {std::array<std::size_t, 3>{100, 20, 320}, {2, 300, 96}, {32, 5, 640}, {7, 33, 64},
+                         {1, 40, 64}, {5, 30, 17}, {70, 20, 64}})
+    check_skinny(m, k, n, packing);
 }

@@ -50,11 +50,8 @@ inline constexpr bool winograd_weight_grad_v = winograd_layer<L>();
 // threads, ms from im2col + GEMM to direct (bench_forward): built for AVX-512, 22-27 -> 16-17
 // with OpenBLAS's AVX-512 kernels and 34 -> 18 with its Haswell ones; built for AVX2
 // (-march=haswell), 38 -> 30. The gradients keep im2col + GEMM.
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#define THAW_DIRECT_CONV_VECTORISED 1
-#endif
 constexpr bool direct_applies(std::size_t in_channels, std::size_t stride) {
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))  // THAW_SIMD, backend/cpu/simd.hpp
   return in_channels <= 4 && stride > 1;
 #else
   (void)in_channels, (void)stride;

@@ -11,40 +11,22 @@
 #include <utility>
 #include <vector>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#include <immintrin.h>
-#endif
-
 #include "thaw/backend/cpu/conv2d.hpp"
 #include "thaw/backend/cpu/parallel.hpp"
+#include "thaw/backend/cpu/simd.hpp"
 #include "thaw/core/conv_algorithm.hpp"
 #include "thaw/core/host_memory.hpp"
 
 namespace thaw::cpu {
 
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(THAW_SIMD)
 
 namespace direct {
 
-// The widest float vector the build targets, and a register tile that leaves room for the
-// filter vectors and the broadcast pixel: 4 x 6 accumulators of 32 zmm registers, 2 x 6 of 16 ymm.
-#if defined(__AVX512F__)
-using Vec = __m512;
-inline constexpr std::size_t lanes = 16, vectors = 4;
-inline Vec zero() { return _mm512_setzero_ps(); }
-inline Vec load(const float* p) { return _mm512_loadu_ps(p); }
-inline Vec broadcast(float x) { return _mm512_set1_ps(x); }
-inline Vec multiply_add(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-inline void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-#else
-using Vec = __m256;
-inline constexpr std::size_t lanes = 8, vectors = 2;
-inline Vec zero() { return _mm256_setzero_ps(); }
-inline Vec load(const float* p) { return _mm256_loadu_ps(p); }
-inline Vec broadcast(float x) { return _mm256_set1_ps(x); }
-inline Vec multiply_add(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-inline void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-#endif
+using namespace simd;
+// A register tile of output channels x pixels that leaves room for the filter vectors and the
+// broadcast pixel: 4 x 6 accumulators of 32 zmm registers, 2 x 6 of 16 ymm.
+inline constexpr std::size_t vectors = registers == 32 ? 4 : 2;
 inline constexpr std::size_t group = lanes * vectors, pixels = 6;  // output channels, pixels per tile
 
 // Filters regrouped as [group][c, ky, kx][group's output channels], zero past the last channel.
@@ -144,6 +126,6 @@ inline void direct_conv2d_forward(const ConvGeometry& g, const float* x, std::si
   }
 }
 
-#endif  // THAW_DIRECT_CONV_VECTORISED
+#endif  // THAW_SIMD
 
 }  // namespace thaw::cpu

@@ -40,6 +40,7 @@ struct Context {
   bool dropout = true;  // off: dropout is the identity even in train mode (for parity tests)
   ConvScratch conv;
   WinogradScratch winograd;
+  std::vector<float> linear_packing;  // the batch side a linear layer's products copy
   std::mt19937_64 dropout_rng{0};
 };
 
@@ -78,14 +79,15 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
       if constexpr (winograd_forward_v<L>)
         winograd_conv2d_forward<winograd::Transform<L::kernel>>(g, x, batch, weight.data(), bias.data(), Fused, y,
                                                                 ctx.winograd, cache());
-#if defined(THAW_DIRECT_CONV_VECTORISED)
+#if defined(THAW_SIMD)
       else if constexpr (direct_forward_v<L>)
         direct_conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
 #endif
       else
         conv2d_forward(g, x, batch, weight.data(), bias.data(), Fused, y, ctx.conv);
     } else {
-      linear_forward(x, batch, L::in_features, L::out_features, weight.data(), bias.data(), Fused, y);
+      linear_forward(x, batch, L::in_features, L::out_features, weight.data(), bias.data(), Fused, y,
+                     ctx.linear_packing);
     }
     return y;
   }
@@ -108,7 +110,7 @@ struct Layer<L, In, Fused> : GradientsOf<L, std::vector<float>> {
         conv2d_backward(g, x, output.data(), dy, batch, weight.data(), Fused, dweight, dbias, dx, ctx.conv);
     } else {
       linear_backward(x, output.data(), dy, batch, L::in_features, L::out_features, weight.data(), Fused,
-                      ensure(scratch, batch * out.size()), dweight, dbias, dx);
+                      ensure(scratch, batch * out.size()), dweight, dbias, dx, ctx.linear_packing);
     }
     return dx;
   }
