@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <utility>
 #include <vector>
 
 #include "thaw/backend/cpu/conv2d.hpp"
@@ -83,12 +82,6 @@ void tile(const ConvGeometry& g, const float* band, std::size_t band_width, cons
     for (std::size_t v = 0; v < vectors; ++v) store(out + j * group + v * lanes, acc[j][v]);
 }
 
-template <std::size_t... Ps>
-void tile_of(std::size_t pixels, std::index_sequence<Ps...>, const ConvGeometry& g, const float* band,
-             std::size_t band_width, const float* filters, std::size_t first, float* out) {
-  ((pixels == Ps + 1 ? tile<Ps + 1>(g, band, band_width, filters, first, out) : void()), ...);
-}
-
 }  // namespace direct
 
 // y = act(conv(x, W) + b) for a batch, one job per (image, output row) spread over the threads.
@@ -111,8 +104,9 @@ inline void direct_conv2d_forward(const ConvGeometry& g, const float* x, std::si
       const float* group_filters = filters + gi * rows * group;
       for (std::size_t ox = 0; ox < g.out.w; ox += direct::pixels) {
         const std::size_t count = std::min(direct::pixels, g.out.w - ox);
-        direct::tile_of(count, std::make_index_sequence<direct::pixels>{}, g, band, band_width, group_filters, ox,
-                        out_row + ox * group);
+        simd::with_tile_size<direct::pixels>(count, [&]<std::size_t Pixels>() {
+          direct::tile<Pixels>(g, band, band_width, group_filters, ox, out_row + ox * group);
+        });
       }
       for (std::size_t l = 0; l < group && gi * group + l < g.out.c; ++l) {
         const std::size_t o = gi * group + l;

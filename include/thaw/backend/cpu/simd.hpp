@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #define THAW_SIMD 1
@@ -35,6 +36,15 @@ inline float sum(Vec v) {
   return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
 }
 #endif
+
+// Calls f.template operator()<N>() for N = count (1 <= count <= Max): a loop's last, partial
+// tile runs the same register-tile code as the full ones.
+template <std::size_t Max, class F>
+void with_tile_size(std::size_t count, F&& f) {
+  [&]<std::size_t... N>(std::index_sequence<N...>) {
+    ((count == N + 1 ? f.template operator()<N + 1>() : void()), ...);
+  }(std::make_index_sequence<Max>{});
+}
 
 }  // namespace thaw::cpu::simd
 

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <utility>
 #include <vector>
 
 #include "thaw/backend/cpu/gemm.hpp"
@@ -55,15 +54,6 @@ void tile(const float* a, std::size_t a_row, std::size_t a_col, const float* b, 
     for (std::size_t v = 0; v < 2; ++v) store(c + r * ldc + v * lanes, acc[r][v]);
 }
 
-// Calls f.template operator()<R>() for R = rows (1 <= rows <= Max), so the last, partial tile of
-// rows runs register-tile code too.
-template <std::size_t Max, class F>
-void with_rows(std::size_t rows, F&& f) {
-  [&]<std::size_t... R>(std::index_sequence<R...>) {
-    ((rows == R + 1 ? f.template operator()<R + 1>() : void()), ...);
-  }(std::make_index_sequence<Max>{});
-}
-
 // Sizes of the blocks the threads take and of the slices of k each block is walked in.
 struct Blocking {
   std::size_t rows, cols, slice;
@@ -81,7 +71,7 @@ inline void product(const float* a, std::size_t a_row, std::size_t a_col, const 
     for (std::size_t k0 = 0; k0 < k; k0 += block.slice) {
       const std::size_t kc = std::min(block.slice, k - k0);
       for (std::size_t r = r0; r < r_end; r += tile_rows)
-        with_rows<tile_rows>(std::min(tile_rows, r_end - r), [&]<std::size_t Rows>() {
+        with_tile_size<tile_rows>(std::min(tile_rows, r_end - r), [&]<std::size_t Rows>() {
           for (std::size_t col = c0; col < c_end; col += tile_cols)
             tile<Rows>(a + r * a_row + k0 * a_col, a_row, a_col, b + k0 * n + col, n, kc, c + r * n + col, n, k0 > 0);
         });
