@@ -118,10 +118,12 @@ TEST_CASE("maxpool2d_forward takes the first maximum, records it, and propagates
   const thaw::Shape in{2, 7, 8}, out{2, 3, 3};  // k3 s2, floor mode
   auto x = random_vector(2 * in.size(), 4);
   x[5] = x[6];                                          // a tie inside one window
-  x[in.size() + 9] = std::numeric_limits<float>::quiet_NaN();  // second image, channel 0
+  x[in.size() + 9] = std::numeric_limits<float>::quiet_NaN();   // second image, channel 0
+  x[in.size() + 18] = std::numeric_limits<float>::quiet_NaN();  // the last NaN of a window wins
   std::vector<float> y(2 * out.size());
   std::vector<std::int32_t> sw(y.size());
-  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), 2, y.data(), sw.data());
+  thaw::cpu::MaxPoolScratch scratch;
+  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), 2, y.data(), sw.data(), scratch);
   for (std::size_t p = 0; p < 2 * in.c; ++p)
     for (std::size_t oy = 0; oy < out.h; ++oy)
       for (std::size_t ox = 0; ox < out.w; ++ox) {
@@ -151,7 +153,8 @@ TEST_CASE("maxpool2d keeps the first of tied maxima, forward and backward", "[ke
   std::vector<float> y(batch * out.size()), dy(y.size()), dx(x.size());
   std::vector<std::int32_t> sw(y.size());
   for (std::size_t o = 0; o < dy.size(); ++o) dy[o] = float(o + 1);  // distinct, exact sums
-  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), batch, y.data(), sw.data());
+  thaw::cpu::MaxPoolScratch scratch;
+  thaw::cpu::maxpool2d_forward<3, 2>(in, out, x.data(), batch, y.data(), sw.data(), scratch);
   thaw::cpu::maxpool2d_backward(in, out, dy.data(), sw.data(), batch, dx.data());
 
   const std::size_t in_plane = in.h * in.w, out_plane = out.h * out.w;

@@ -121,6 +121,26 @@ TEST_CASE("dropout acts only in train mode and follows its seed", "[model][dropo
   CHECK(zeros < 3 * dropped.size() / 4);
 }
 
+TEST_CASE("dropout keeps each element with probability 1 - p and scales it by 1 / (1 - p)", "[model][dropout]") {
+  // 10^5 elements: the kept fraction's standard deviation is about 0.0015, so 0.01 is over 6 of them.
+  constexpr thaw::Shape shape{1, 1, 100000};
+  const std::vector<float> x(shape.size(), 1.0f);
+  thaw::cpu::Context ctx;
+  const auto kept_fraction = [&]<std::size_t P>(thaw::cpu::Layer<thaw::Dropout<P>, shape, false>&& layer) {
+    const float* y = layer.forward(x.data(), 1, ctx);
+    std::size_t kept = 0, scaled = 0;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+      kept += y[i] != 0.0f;
+      scaled += y[i] == float(1.0 / (1.0 - P / 100.0));
+    }
+    CHECK(scaled == kept);
+    return double(kept) / double(shape.size());
+  };
+  CHECK(kept_fraction(thaw::cpu::Layer<thaw::Dropout<20>, shape, false>{}) == Approx(0.8).margin(0.01));
+  CHECK(kept_fraction(thaw::cpu::Layer<thaw::Dropout<50>, shape, false>{}) == Approx(0.5).margin(0.01));
+  CHECK(kept_fraction(thaw::cpu::Layer<thaw::Dropout<90>, shape, false>{}) == Approx(0.1).margin(0.01));
+}
+
 TEST_CASE("a new Model is in train mode, like a new torch.nn.Module", "[model][dropout]") {
   const auto x = random_batch(4);
   Model fresh(4);
