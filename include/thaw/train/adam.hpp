@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "thaw/core/adam_update.hpp"
+
 namespace thaw::train {
 
 struct AdamOptions {
@@ -21,6 +23,21 @@ struct AdamOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0;  // L2 added to the gradient, as torch.optim.Adam (not AdamW)
+};
+
+// The constants of update number `step` (counting from 1), computed in double as
+// torch.optim.Adam does and then rounded.
+inline AdamScalars adam_scalars(const AdamOptions& options, std::uint64_t step) {
+  const double bias_correction1 = 1 - std::pow(options.beta1, double(step));
+  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(options.beta2, double(step)));
+  return {float(options.beta1), float(options.beta2), float(options.lr / bias_correction1),
+          float(bias_correction2_sqrt), float(options.eps), float(options.weight_decay)};
+}
+
+// Whether Model's backend brings its own update of host tensors (thaw::Cpu: vectors, threads).
+template <class Model>
+concept backend_updates_adam = requires(const AdamScalars& s, std::span<float> p, std::span<const float> g, float* m) {
+  Model::backend::adam_update(s, p, g, m, m);
 };
 
 class Adam {
@@ -51,11 +68,7 @@ class Adam {
   template <class Model>
   void step(Model& model) {
     ++step_;
-    const double bias_correction1 = 1 - std::pow(options_.beta1, double(step_));
-    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(options_.beta2, double(step_)));
-    const float b1 = float(options_.beta1), b2 = float(options_.beta2);
-    const float step_size = float(options_.lr / bias_correction1), c2 = float(bias_correction2_sqrt);
-    const float eps = float(options_.eps), decay = float(options_.weight_decay);
+    const AdamScalars scalars = adam_scalars(options_, step_);
     std::size_t t = 0;
     model.for_each_trainable([&](const std::string& key, auto params, auto grads) {
       if (t >= keys_.size() || keys_[t] != key)
@@ -63,13 +76,10 @@ class Adam {
       if constexpr (std::is_same_v<decltype(params), std::span<float>>) {
         float* m = exp_avg_[t].data();
         float* v = exp_avg_sq_[t].data();
-        for (std::size_t i = 0; i < params.size(); ++i) {
-          const float g = decay != 0 ? grads[i] + decay * params[i] : grads[i];
-          m[i] = m[i] * b1 + g * (1 - b1);
-          v[i] = v[i] * b2 + (1 - b2) * g * g;
-          const float denom = std::sqrt(v[i]) / c2 + eps;
-          params[i] += -step_size * m[i] / denom;
-        }
+        if constexpr (backend_updates_adam<Model>)
+          Model::backend::adam_update(scalars, params, grads, m, v);  // the backend's vector loop
+        else
+          adam_update(scalars, params.data(), grads.data(), m, v, 0, params.size());
       } else {  // parameters off the host: the backend's kernel, the same arithmetic
         adam_step_resident(*this, t, params, grads);
       }

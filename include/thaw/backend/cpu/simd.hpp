@@ -1,6 +1,7 @@
 // thaw/backend/cpu/simd.hpp — the widest float vector the build targets (AVX-512, or AVX2 with
 // FMA), for the kernels that keep a tile of accumulators in registers (direct_conv.hpp,
-// skinny_gemm.hpp). THAW_SIMD is defined only when one of the two is available; without it those
+// skinny_gemm.hpp) and for Adam's update (adam_update.hpp), whose square root and division gcc
+// does not vectorize from plain code. THAW_SIMD is defined only when one of the two is available; without it those
 // kernels are not compiled and their layers use im2col + GEMM or OpenBLAS.
 #pragma once
 
@@ -20,6 +21,12 @@ inline Vec zero() { return _mm512_setzero_ps(); }
 inline Vec load(const float* p) { return _mm512_loadu_ps(p); }
 inline Vec broadcast(float x) { return _mm512_set1_ps(x); }
 inline Vec multiply_add(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+inline Vec multiply(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+inline Vec divide(Vec a, Vec b) { return _mm512_div_ps(a, b); }
+// _mm512_sqrt_ps trips gcc 12's -Wmaybe-uninitialized (its _mm512_undefined_ps); all lanes
+// selected, the zero-masked form is the same instruction.
+inline Vec sqrt(Vec a) { return _mm512_maskz_sqrt_ps(__mmask16(0xffff), a); }
 inline void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
 inline float sum(Vec v) { return _mm512_reduce_add_ps(v); }
 #else
@@ -29,6 +36,10 @@ inline Vec zero() { return _mm256_setzero_ps(); }
 inline Vec load(const float* p) { return _mm256_loadu_ps(p); }
 inline Vec broadcast(float x) { return _mm256_set1_ps(x); }
 inline Vec multiply_add(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+inline Vec multiply(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+inline Vec divide(Vec a, Vec b) { return _mm256_div_ps(a, b); }
+inline Vec sqrt(Vec a) { return _mm256_sqrt_ps(a); }
 inline void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 inline float sum(Vec v) {
   const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -16,18 +16,9 @@
 
 namespace thaw::cuda {
 
-// The per-step constants of Adam's update.
-struct AdamScalars {
-  float beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay;
-};
-
-// The constants of update number `step` (counting from 1).
-inline AdamScalars adam_scalars(const train::AdamOptions& options, std::uint64_t step) {
-  const double bias_correction1 = 1 - std::pow(options.beta1, double(step));
-  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(options.beta2, double(step)));
-  return {float(options.beta1), float(options.beta2), float(options.lr / bias_correction1),
-          float(bias_correction2_sqrt), float(options.eps), float(options.weight_decay)};
-}
+// The per-step constants of Adam's update, and those of update number `step`.
+using thaw::AdamScalars;
+using train::adam_scalars;
 
 // `replay` (device memory; null outside CUDA Graphs) replaces `scalars` in a captured step,
 // which each replay's step count changes.
