@@ -1,8 +1,9 @@
 // thaw/backend/cpu/simd.hpp — the widest float vector the build targets (AVX-512, or AVX2 with
 // FMA), for the kernels that keep a tile of accumulators in registers (direct_conv.hpp,
 // skinny_gemm.hpp) and for Adam's update (adam_update.hpp), whose square root and division gcc
-// does not vectorize from plain code. THAW_SIMD is defined only when one of the two is available; without it those
-// kernels are not compiled and their layers use im2col + GEMM or OpenBLAS.
+// does not vectorize from plain code. THAW_SIMD is defined only when one of the two is available;
+// without it those kernels are not compiled: layers use im2col + GEMM or OpenBLAS, and Adam's
+// update runs the plain loop on each thread's blocks.
 #pragma once
 
 #include <cstddef>
