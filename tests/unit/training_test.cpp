@@ -3,7 +3,6 @@
 // training step, and Cpu's vector Adam update.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>

@@ -40,6 +40,7 @@ struct Context {
   bool dropout = true;  // off: dropout is the identity even in train mode (for parity tests)
   ConvScratch conv;
   WinogradScratch winograd;
+  MaxPoolScratch pooling;
   std::vector<float> linear_packing;  // the batch side a linear layer's products copy
   std::mt19937_64 dropout_rng{0};
 };
@@ -148,11 +149,10 @@ struct Layer<MaxPool2d<K, S>, In, Fused> {
   static constexpr Shape out = MaxPool2d<K, S>::output_shape(In);
   std::vector<float> output;
   std::vector<std::int32_t> switches;  // argmax per output, flat within its input plane
-  MaxPoolScratch scratch;
 
-  const float* forward(const float* x, std::size_t batch, Context&) {
+  const float* forward(const float* x, std::size_t batch, Context& ctx) {
     float* y = ensure(output, batch * out.size());
-    maxpool2d_forward<K, S>(In, out, x, batch, y, ensure(switches, batch * out.size()), scratch);
+    maxpool2d_forward<K, S>(In, out, x, batch, y, ensure(switches, batch * out.size()), ctx.pooling);
     return y;
   }
   const float* backward(const float*, const float* dy, std::size_t batch, bool need_dx, Context&) {

@@ -52,9 +52,10 @@ void maxpool2d_forward(Shape in, Shape out, const float* x, std::size_t batch, f
   THAW_PARALLEL_FOR
   for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * in.c); ++p) {
     const float* __restrict src = x + std::size_t(p) * in_plane;
-    float* __restrict row_max = values + 2 * thread_index() * in_plane;
+    const std::size_t mine = 2 * thread_index() * in_plane;  // this thread's two planes
+    float* __restrict row_max = values + mine;
     float* __restrict max = row_max + in_plane;
-    std::int32_t* __restrict row_best = indices + 2 * thread_index() * in_plane;
+    std::int32_t* __restrict row_best = indices + mine;
     std::int32_t* __restrict best = row_best + in_plane;
     for (std::size_t i = 0; i < row_windows; ++i) row_max[i] = src[i], row_best[i] = std::int32_t(i);
     for (std::size_t kx = 1; kx < Kernel; ++kx)
