@@ -1,11 +1,19 @@
-// thaw/core/adam_update.hpp — the arithmetic of one torch.optim.Adam update on host memory
-// (bias-corrected moments, eps added after the square root, L2 weight decay added to the
-// gradient, not AdamW), shared by thaw::train::Adam's plain loop and the Cpu backend's vector
-// loop (backend/cpu/adam_update.hpp), which uses it for the elements past its last full vector.
+// thaw/core/adam_update.hpp — the arithmetic of one torch.optim.Adam update (bias-corrected
+// moments, eps added after the square root, L2 weight decay added to the gradient, not AdamW),
+// element by element: thaw::train::Adam's plain loop, the Cpu backend's vector loop
+// (backend/cpu/adam_update.hpp) for the elements past its last full vector, and the Cuda
+// backend's functor (backend/cuda/adam.cuh) all run adam_update_element.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
+
+// Under nvcc the element function is device code too; g++ sees a plain inline function.
+#if defined(__CUDACC__)
+#define THAW_HOST_DEVICE __host__ __device__
+#else
+#define THAW_HOST_DEVICE
+#endif
 
 namespace thaw {
 
@@ -17,16 +25,22 @@ struct AdamScalars {
   float eps, weight_decay;
 };
 
-// Elements [begin, end) of one tensor: its parameters, gradient and the two moments.
+// Element i of one tensor: its parameter, gradient and the two moments.
+THAW_HOST_DEVICE inline void adam_update_element(const AdamScalars& s, float* params, const float* grads,
+                                                 float* exp_avg, float* exp_avg_sq, std::size_t i) {
+  const float g = s.weight_decay != 0 ? grads[i] + s.weight_decay * params[i] : grads[i];
+  const float m = exp_avg[i] * s.beta1 + g * (1 - s.beta1);
+  const float v = exp_avg_sq[i] * s.beta2 + (1 - s.beta2) * g * g;
+  exp_avg[i] = m;
+  exp_avg_sq[i] = v;
+  const float denom = sqrtf(v) / s.bias_correction2_sqrt + s.eps;
+  params[i] += -s.step_size * m / denom;
+}
+
+// Elements [begin, end).
 inline void adam_update(const AdamScalars& s, float* params, const float* grads, float* exp_avg, float* exp_avg_sq,
                         std::size_t begin, std::size_t end) {
-  for (std::size_t i = begin; i < end; ++i) {
-    const float g = s.weight_decay != 0 ? grads[i] + s.weight_decay * params[i] : grads[i];
-    exp_avg[i] = exp_avg[i] * s.beta1 + g * (1 - s.beta1);
-    exp_avg_sq[i] = exp_avg_sq[i] * s.beta2 + (1 - s.beta2) * g * g;
-    const float denom = std::sqrt(exp_avg_sq[i]) / s.bias_correction2_sqrt + s.eps;
-    params[i] += -s.step_size * exp_avg[i] / denom;
-  }
+  for (std::size_t i = begin; i < end; ++i) adam_update_element(s, params, grads, exp_avg, exp_avg_sq, i);
 }
 
 }  // namespace thaw

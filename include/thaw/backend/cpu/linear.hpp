@@ -28,13 +28,14 @@ inline void linear_forward(const float* x, std::size_t batch, std::size_t in_fea
 }
 
 // Backward of y = act(x W^T + b) for the batch. `dz` receives the gradient before the
-// activation ([batch, out]); dweight/dbias/dx are written (not accumulated) when non-null.
+// activation ([batch, out]) and may be dy itself; dweight/dbias/dx are written (not accumulated)
+// when non-null.
 inline void linear_backward(const float* x, const float* y, const float* dy, std::size_t batch,
                             std::size_t in_features, std::size_t out_features, const float* weight, bool relu,
                             float* dz, float* dweight, float* dbias, float* dx, std::vector<float>& packing) {
   const std::size_t total = batch * out_features;
   if (relu) relu_gradient(y, dy, total, dz);
-  else std::copy_n(dy, total, dz);
+  else if (dz != dy) std::copy_n(dy, total, dz);
   if (dbias) {
     std::fill_n(dbias, out_features, 0.0f);
     for (std::size_t n = 0; n < batch; ++n)

@@ -32,10 +32,10 @@
 namespace thaw::cpu {
 
 // Reusable buffers, grown on demand and never shrunk: filters U (or dU), tiles V and products M
-// (one slice per thread), the output gradient before the activation, the data gradient's
-// filters and each thread's share of the weight gradient.
+// (one slice per thread), the data gradient's filters and each thread's share of the weight
+// gradient.
 struct WinogradScratch {
-  std::vector<float> filters, tiles, products, dz, grad_filters, partial_grads;
+  std::vector<float> filters, tiles, products, grad_filters, partial_grads;
   // Images per chunk: one thread's V and M within this many floats (a share of the L3 cache).
   static constexpr std::size_t budget_floats = std::size_t{1} << 20;
 };
@@ -176,11 +176,13 @@ void winograd_conv2d_weight_grad(const ConvGeometry& g, const float* x, const fl
 }
 
 // Backward of y = act(conv(x, W) + b), same contract as conv2d_backward; each gradient runs
-// Winograd or im2col + GEMM as the layer's type decided (core/conv_algorithm.hpp).
+// Winograd or im2col + GEMM as the layer's type decided (core/conv_algorithm.hpp). With relu,
+// `dz` receives the gradient through the activation (NCHW like dy) and may be dy itself, which is
+// then overwritten.
 template <class T, bool WinogradData, bool WinogradWeight>
 void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float* y, const float* dy,
-                              std::size_t batch, const float* weight, bool relu, float* dweight, float* dbias,
-                              float* dx, ConvScratch& columns, WinogradScratch& scratch,
+                              std::size_t batch, const float* weight, bool relu, float* dz, float* dweight,
+                              float* dbias, float* dx, ConvScratch& columns, WinogradScratch& scratch,
                               WinogradFilterCache* cache = nullptr) {
   // The im2col passes derive their own dz; hand them only what Winograd does not do.
   if (!WinogradWeight || !WinogradData)
@@ -188,28 +190,25 @@ void winograd_conv2d_backward(const ConvGeometry& g, const float* x, const float
                     WinogradWeight ? nullptr : dbias, WinogradData ? nullptr : dx, columns);
   const bool weight_here = WinogradWeight && dweight, data_here = WinogradData && dx;
   if (!weight_here && !data_here && !(WinogradWeight && dbias)) return;
-  // dz = dy through the activation, NCHW like dy.
-  const std::size_t oc = g.out.c, plane = g.plane(), total = batch * oc * plane;
-  const float* dz = dy;
+  const std::size_t oc = g.out.c, plane = g.plane();
   if (relu) {
-    float* masked = ensure(scratch.dz, total);
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t p = 0; p < std::ptrdiff_t(batch * oc); ++p) {
       const std::size_t at = std::size_t(p) * plane;
-      relu_gradient(y + at, dy + at, plane, masked + at);
+      relu_gradient(y + at, dy + at, plane, dz + at);
     }
-    dz = masked;
   }
+  const float* through = relu ? dz : dy;  // the gradient through the activation
   if (WinogradWeight && dbias) {
     THAW_PARALLEL_FOR
     for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(oc); ++o) {
       float channel = 0.0f;
-      for (std::size_t n = 0; n < batch; ++n) channel += sum(dz + (n * oc + std::size_t(o)) * plane, plane);
+      for (std::size_t n = 0; n < batch; ++n) channel += sum(through + (n * oc + std::size_t(o)) * plane, plane);
       dbias[o] = channel;
     }
   }
-  if (weight_here) winograd_conv2d_weight_grad<T>(g, x, dz, batch, dweight, scratch);
-  if (data_here) winograd_conv2d_data_grad<T>(g, dz, batch, weight, dx, scratch, cache);
+  if (weight_here) winograd_conv2d_weight_grad<T>(g, x, through, batch, dweight, scratch);
+  if (data_here) winograd_conv2d_data_grad<T>(g, through, batch, weight, dx, scratch, cache);
 }
 
 }  // namespace thaw::cpu

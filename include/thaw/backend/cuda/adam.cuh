@@ -1,10 +1,8 @@
-// thaw/backend/cuda/adam.cuh — one Adam update of a device tensor, element for element the
-// arithmetic of thaw::train::Adam (torch.optim.Adam: bias-corrected moments, eps after the
-// square root, L2 weight decay added to the gradient). The host computes the step's scalars
-// in double, as the CPU optimizer does.
+// thaw/backend/cuda/adam.cuh — one Adam update of a device tensor: thaw::train::Adam's
+// arithmetic (core/adam_update.hpp's element function) on every element. The host computes the
+// step's scalars in double, as the CPU optimizer does.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -12,6 +10,7 @@
 #include "thaw/backend/cuda/context.cuh"
 #include "thaw/backend/cuda/kernels.cuh"
 #include "thaw/backend/cuda/memory.cuh"
+#include "thaw/core/adam_update.hpp"
 #include "thaw/train/adam.hpp"
 
 namespace thaw::cuda {
@@ -30,14 +29,7 @@ struct AdamUpdate {
   float* exp_avg;
   float* exp_avg_sq;
   THAW_HD void operator()(int i) const {
-    const AdamScalars& s = replay ? *replay : scalars;
-    const float g = s.weight_decay != 0 ? grad[i] + s.weight_decay * param[i] : grad[i];
-    const float m = exp_avg[i] * s.beta1 + g * (1 - s.beta1);
-    const float v = exp_avg_sq[i] * s.beta2 + (1 - s.beta2) * g * g;
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    const float denom = sqrtf(v) / s.bias_correction2_sqrt + s.eps;
-    param[i] += -s.step_size * m / denom;
+    adam_update_element(replay ? *replay : scalars, param, grad, exp_avg, exp_avg_sq, std::size_t(i));
   }
 };
 
