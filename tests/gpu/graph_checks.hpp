@@ -62,7 +62,7 @@ bool captured_step_check(const ModelInputs& in, std::size_t replays, bool tf32) 
 }
 
 struct NewInput {
-  THAW_HD float operator()(float v) const { return 0.5f * v + 0.25f; }
+  THAW_HOST_DEVICE float operator()(float v) const { return 0.5f * v + 0.25f; }
 };
 
 // Inference as a graph: replays give the uncaptured output, for new inputs written in place.

@@ -8,12 +8,7 @@
 #include <cmath>
 #include <cstddef>
 
-// Under nvcc the element function is device code too; g++ sees a plain inline function.
-#if defined(__CUDACC__)
-#define THAW_HOST_DEVICE __host__ __device__
-#else
-#define THAW_HOST_DEVICE
-#endif
+#include "thaw/config.hpp"  // THAW_HOST_DEVICE: device code too under nvcc
 
 namespace thaw {
 

@@ -28,7 +28,7 @@ struct AdamUpdate {
   const float* grad;
   float* exp_avg;
   float* exp_avg_sq;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     adam_update_element(replay ? *replay : scalars, param, grad, exp_avg, exp_avg_sq, std::size_t(i));
   }
 };

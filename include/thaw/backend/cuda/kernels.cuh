@@ -28,14 +28,14 @@ struct Dims {
   int c, h, w;
   Dims() = default;
   explicit Dims(Shape s) : c(int(s.c)), h(int(s.h)), w(int(s.w)) {}
-  THAW_HD int plane() const { return h * w; }
-  THAW_HD int size() const { return c * h * w; }
+  THAW_HOST_DEVICE int plane() const { return h * w; }
+  THAW_HOST_DEVICE int size() const { return c * h * w; }
 };
 
 struct ConvDims {
   Dims in, out;
   int kernel, stride, padding;
-  THAW_HD int rows() const { return in.c * kernel * kernel; }  // im2col rows
+  THAW_HOST_DEVICE int rows() const { return in.c * kernel * kernel; }  // im2col rows
 };
 
 // columns[r, n * plane + p] for the chunk's `count` images: row r = (c, ky, kx), column (n, oy,
@@ -45,7 +45,7 @@ struct Im2col {
   int count;
   const float* x;
   float* columns;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = g.out.plane(), cp = count * plane, k = g.kernel;
     const int r = i / cp, j = i % cp, n = j / plane, p = j % plane;
     const int c = r / (k * k), ky = r / k % k, kx = r % k;
@@ -61,7 +61,7 @@ struct Col2im {
   int count;
   const float* columns;
   float* dx;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = g.out.plane(), cp = count * plane, k = g.kernel;
     const int n = i / g.in.size(), c = i / g.in.plane() % g.in.c;
     const int iy = i / g.in.w % g.in.h, ix = i % g.in.w;
@@ -88,7 +88,7 @@ struct BiasActivationToNchw {
   int channels, count, plane;
   bool relu;
   float* y;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int n = i / (channels * plane), o = i / plane % channels, p = i % plane;
     const float v = products[(o * count + n) * plane + p] + bias[o];
     y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
@@ -102,7 +102,7 @@ struct ActivationGradFromNchw {
   int channels, count, plane;
   bool relu;
   float* dz;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int n = i / (channels * plane), o = i / plane % channels, p = i % plane;
     dz[(o * count + n) * plane + p] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
   }
@@ -115,7 +115,7 @@ struct BiasActivation {
   int channels, plane;
   bool relu;
   float* y;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const float v = y[i] + bias[(i / plane) % channels];
     y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
   }
@@ -125,7 +125,7 @@ struct BiasActivation {
 struct Relu {
   const float* x;
   float* y;
-  THAW_HD void operator()(int i) const { y[i] = x[i] > 0.0f ? x[i] : 0.0f; }
+  THAW_HOST_DEVICE void operator()(int i) const { y[i] = x[i] > 0.0f ? x[i] : 0.0f; }
 };
 // ... and its gradient through the output: dz = dy where y > 0.
 struct ReluGrad {
@@ -133,7 +133,7 @@ struct ReluGrad {
   const float* dy;
   bool relu;
   float* dz;
-  THAW_HD void operator()(int i) const { dz[i] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i]; }
+  THAW_HOST_DEVICE void operator()(int i) const { dz[i] = relu && !(y[i] > 0.0f) ? 0.0f : dy[i]; }
 };
 
 // Max pooling without padding, one output per index; the switch is the flat index of the
@@ -144,7 +144,7 @@ struct MaxPoolForward {
   const float* x;
   float* y;
   std::int32_t* switches;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = i / out.plane(), o = i % out.plane();
     const float* src = x + plane * in.plane();
     int best = o / out.w * stride * in.w + o % out.w * stride;
@@ -172,7 +172,7 @@ struct MaxUnpool {
   const float* dy;
   const std::int32_t* switches;
   float* dx;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = i / in.plane(), at = i % in.plane(), iy = at / in.w, ix = at % in.w;
     // Outputs whose window [o * stride, o * stride + kernel) covers the input.
     const int y0 = iy >= kernel ? (iy - kernel) / stride + 1 : 0, y1 = min_int(iy / stride, out.h - 1);
@@ -186,18 +186,18 @@ struct MaxUnpool {
       }
     dx[i] = sum;
   }
-  THAW_HD static int min_int(int a, int b) { return a < b ? a : b; }
+  THAW_HOST_DEVICE static int min_int(int a, int b) { return a < b ? a : b; }
 };
 
 // PyTorch's adaptive bins: bin b of `out` over `in` is [floor(b*in/out), ceil((b+1)*in/out)).
-THAW_HD inline int bin_begin(int b, int in, int out) { return b * in / out; }
-THAW_HD inline int bin_end(int b, int in, int out) { return ((b + 1) * in + out - 1) / out; }
+THAW_HOST_DEVICE inline int bin_begin(int b, int in, int out) { return b * in / out; }
+THAW_HOST_DEVICE inline int bin_end(int b, int in, int out) { return ((b + 1) * in + out - 1) / out; }
 
 struct AdaptiveAvgPoolForward {
   Dims in, out;
   const float* x;
   float* y;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = i / out.plane(), oy = i % out.plane() / out.w, ox = i % out.w;
     const int y0 = bin_begin(oy, in.h, out.h), y1 = bin_end(oy, in.h, out.h);
     const int x0 = bin_begin(ox, in.w, out.w), x1 = bin_end(ox, in.w, out.w);
@@ -214,7 +214,7 @@ struct AdaptiveAvgPoolBackward {
   Dims in, out;
   const float* dy;
   float* dx;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const int plane = i / in.plane(), iy = i % in.plane() / in.w, ix = i % in.w;
     const float* src = dy + plane * out.plane();
     float sum = 0.0f;
@@ -234,7 +234,7 @@ struct AdaptiveAvgPoolBackward {
 // Dropout's keep decision for element `index` of the stream `seed`: SplitMix64 of the pair,
 // its top 24 bits as a uniform in [0, 1). A pure function, so the GPU's masks can be
 // recomputed anywhere.
-THAW_HD inline bool dropout_keeps(std::uint64_t seed, std::uint64_t index, float keep_probability) {
+THAW_HOST_DEVICE inline bool dropout_keeps(std::uint64_t seed, std::uint64_t index, float keep_probability) {
   std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -252,7 +252,7 @@ struct DropoutForward {
   const float* x;
   float* y;
   std::uint8_t* kept;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const std::uint64_t base = counter + (replay_offset ? *replay_offset : 0);
     const bool k = dropout_keeps(seed, base + std::uint64_t(i), keep);
     kept[i] = k;
@@ -265,7 +265,7 @@ struct DropoutBackward {
   const std::uint8_t* kept;
   const float* dy;
   float* dx;
-  THAW_HD void operator()(int i) const { dx[i] = kept[i] ? dy[i] * scale : 0.0f; }
+  THAW_HOST_DEVICE void operator()(int i) const { dx[i] = kept[i] ? dy[i] * scale : 0.0f; }
 };
 
 }  // namespace thaw::cuda

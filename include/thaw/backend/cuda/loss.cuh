@@ -21,7 +21,7 @@ struct BceGradient {
   const float* y;
   int n;
   float* dz;
-  THAW_HD void operator()(int i) const {
+  THAW_HOST_DEVICE void operator()(int i) const {
     const double zi = z[i];
     const double sigmoid = zi >= 0 ? 1.0 / (1.0 + exp(-zi)) : exp(zi) / (1.0 + exp(zi));
     dz[i] = float((sigmoid - double(y[i])) / double(n));
@@ -34,7 +34,7 @@ struct BceMean {
   const float* y;
   int n;
   double* loss;
-  THAW_HD void operator()(int) const {
+  THAW_HOST_DEVICE void operator()(int) const {
     double sum = 0;
     for (int i = 0; i < n; ++i) {
       const double zi = z[i], yi = y[i];

@@ -11,6 +11,8 @@
 #include <thrust/device_vector.h>
 #include <thrust/execution_policy.h>
 
+#include "thaw/config.hpp"  // THAW_HOST_DEVICE: the functors run in Thrust algorithms on either system
+
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
 #define THAW_CUDA_ON_DEVICE 1
 #include <cublas_v2.h>
@@ -24,13 +26,6 @@
 #include <cudnn.h>
 #else
 #define THAW_CUDNN_ON_DEVICE 0
-#endif
-
-// Functors that run in Thrust algorithms on either system.
-#if defined(__CUDACC__)
-#define THAW_HD __host__ __device__
-#else
-#define THAW_HD
 #endif
 
 namespace thaw::cuda {
